@@ -1,0 +1,35 @@
+# mqttspec — see README.md. Every target is bounded in time.
+GO        ?= go
+BIN       := bin/mqttspec
+FUZZTIME  ?= 10s
+REPORT    ?= reports-out/reference.html
+
+.PHONY: build test vet bench fuzz run clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mqttspec
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+test: vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./codec/...
+
+# Each native fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+run: build
+	./$(BIN) version
+
+clean:
+	rm -rf bin reports-out

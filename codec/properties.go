@@ -1,0 +1,508 @@
+package codec
+
+// PropID identifies a 5.0 property (section 2.2.2.2).
+type PropID byte
+
+const (
+	PropPayloadFormat        PropID = 0x01
+	PropMessageExpiry        PropID = 0x02
+	PropContentType          PropID = 0x03
+	PropResponseTopic        PropID = 0x08
+	PropCorrelationData      PropID = 0x09
+	PropSubscriptionID       PropID = 0x0B
+	PropSessionExpiry        PropID = 0x11
+	PropAssignedClientID     PropID = 0x12
+	PropServerKeepAlive      PropID = 0x13
+	PropAuthMethod           PropID = 0x15
+	PropAuthData             PropID = 0x16
+	PropRequestProblemInfo   PropID = 0x17
+	PropWillDelay            PropID = 0x18
+	PropRequestResponseInfo  PropID = 0x19
+	PropResponseInfo         PropID = 0x1A
+	PropServerReference      PropID = 0x1C
+	PropReasonString         PropID = 0x1F
+	PropReceiveMaximum       PropID = 0x21
+	PropTopicAliasMaximum    PropID = 0x22
+	PropTopicAlias           PropID = 0x23
+	PropMaximumQoS           PropID = 0x24
+	PropRetainAvailable      PropID = 0x25
+	PropUser                 PropID = 0x26
+	PropMaximumPacketSize    PropID = 0x27
+	PropWildcardSubAvailable PropID = 0x28
+	PropSubIDAvailable       PropID = 0x29
+	PropSharedSubAvailable   PropID = 0x2A
+)
+
+// PropKind is a property's data type.
+type PropKind byte
+
+const (
+	KindByte PropKind = iota + 1
+	KindU16
+	KindU32
+	KindVarint
+	KindString
+	KindBinary
+	KindPair
+)
+
+// willProps stands for the Will Properties in the CONNECT payload in the
+// "allowed on" masks; type 0 is otherwise unused.
+const willProps Type = 0
+
+func on(ts ...Type) uint16 {
+	var m uint16
+	for _, t := range ts {
+		m |= 1 << t
+	}
+	return m
+}
+
+// PropInfo describes one property: its notation name, type, where it may
+// appear, and whether it may repeat.
+type PropInfo struct {
+	ID      PropID
+	Name    string
+	Kind    PropKind
+	On      uint16 // bit t set: allowed on packet type t (bit 0: Will Properties)
+	Repeats bool   // User Property anywhere, Subscription Identifier in PUBLISH
+	bit     uint64
+}
+
+var propTable = [...]PropInfo{
+	{ID: PropPayloadFormat, Name: "payload-format", Kind: KindByte, On: on(PUBLISH, willProps)},
+	{ID: PropMessageExpiry, Name: "message-expiry", Kind: KindU32, On: on(PUBLISH, willProps)},
+	{ID: PropContentType, Name: "content-type", Kind: KindString, On: on(PUBLISH, willProps)},
+	{ID: PropResponseTopic, Name: "response-topic", Kind: KindString, On: on(PUBLISH, willProps)},
+	{ID: PropCorrelationData, Name: "correlation-data", Kind: KindBinary, On: on(PUBLISH, willProps)},
+	{ID: PropSubscriptionID, Name: "subscription-id", Kind: KindVarint, On: on(PUBLISH, SUBSCRIBE), Repeats: true},
+	{ID: PropSessionExpiry, Name: "session-expiry", Kind: KindU32, On: on(CONNECT, CONNACK, DISCONNECT)},
+	{ID: PropAssignedClientID, Name: "assigned-client-id", Kind: KindString, On: on(CONNACK)},
+	{ID: PropServerKeepAlive, Name: "server-keep-alive", Kind: KindU16, On: on(CONNACK)},
+	{ID: PropAuthMethod, Name: "auth-method", Kind: KindString, On: on(CONNECT, CONNACK, AUTH)},
+	{ID: PropAuthData, Name: "auth-data", Kind: KindBinary, On: on(CONNECT, CONNACK, AUTH)},
+	{ID: PropRequestProblemInfo, Name: "request-problem-info", Kind: KindByte, On: on(CONNECT)},
+	{ID: PropWillDelay, Name: "will-delay", Kind: KindU32, On: on(willProps)},
+	{ID: PropRequestResponseInfo, Name: "request-response-info", Kind: KindByte, On: on(CONNECT)},
+	{ID: PropResponseInfo, Name: "response-info", Kind: KindString, On: on(CONNACK)},
+	{ID: PropServerReference, Name: "server-reference", Kind: KindString, On: on(CONNACK, DISCONNECT)},
+	{ID: PropReasonString, Name: "reason-string", Kind: KindString,
+		On: on(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH)},
+	{ID: PropReceiveMaximum, Name: "receive-maximum", Kind: KindU16, On: on(CONNECT, CONNACK)},
+	{ID: PropTopicAliasMaximum, Name: "topic-alias-maximum", Kind: KindU16, On: on(CONNECT, CONNACK)},
+	{ID: PropTopicAlias, Name: "topic-alias", Kind: KindU16, On: on(PUBLISH)},
+	{ID: PropMaximumQoS, Name: "maximum-qos", Kind: KindByte, On: on(CONNACK)},
+	{ID: PropRetainAvailable, Name: "retain-available", Kind: KindByte, On: on(CONNACK)},
+	{ID: PropUser, Name: "user", Kind: KindPair, Repeats: true,
+		On: on(CONNECT, CONNACK, PUBLISH, willProps, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK,
+			UNSUBSCRIBE, UNSUBACK, DISCONNECT, AUTH)},
+	{ID: PropMaximumPacketSize, Name: "maximum-packet-size", Kind: KindU32, On: on(CONNECT, CONNACK)},
+	{ID: PropWildcardSubAvailable, Name: "wildcard-sub-available", Kind: KindByte, On: on(CONNACK)},
+	{ID: PropSubIDAvailable, Name: "subscription-id-available", Kind: KindByte, On: on(CONNACK)},
+	{ID: PropSharedSubAvailable, Name: "shared-sub-available", Kind: KindByte, On: on(CONNACK)},
+}
+
+// propIndex maps an identifier byte to its row in propTable (+1; 0 = unknown).
+var propIndex [256]uint8
+
+func init() {
+	for i := range propTable {
+		propTable[i].bit = 1 << uint(i)
+		propIndex[propTable[i].ID] = uint8(i + 1)
+	}
+}
+
+// LookupProp returns the description of property id.
+func LookupProp(id PropID) (PropInfo, bool) {
+	i := propIndex[id]
+	if i == 0 {
+		return PropInfo{}, false
+	}
+	return propTable[i-1], true
+}
+
+// PropByName returns the property whose notation name is s.
+func PropByName(s string) (PropInfo, bool) {
+	for _, p := range propTable {
+		if p.Name == s {
+			return p, true
+		}
+	}
+	return PropInfo{}, false
+}
+
+// Props lists every 5.0 property in identifier order.
+func Props() []PropInfo { return propTable[:] }
+
+// UserProperty is one name/value pair; both alias the decoded packet.
+type UserProperty struct {
+	Key, Value []byte
+}
+
+// Properties holds the 5.0 properties of a packet (or of a Will). Single-use
+// properties are plain fields whose presence is tracked in a bit set, so a
+// zero value (Session Expiry 0, Maximum QoS 0) is distinct from absence.
+// Decoding reuses the User and SubscriptionIDs slices' capacity.
+type Properties struct {
+	present uint64
+
+	PayloadFormat        byte
+	MessageExpiry        uint32
+	ContentType          []byte
+	ResponseTopic        []byte
+	CorrelationData      []byte
+	SubscriptionIDs      []int
+	SessionExpiry        uint32
+	AssignedClientID     []byte
+	ServerKeepAlive      uint16
+	AuthMethod           []byte
+	AuthData             []byte
+	RequestProblemInfo   byte
+	WillDelay            uint32
+	RequestResponseInfo  byte
+	ResponseInfo         []byte
+	ServerReference      []byte
+	ReasonString         []byte
+	ReceiveMaximum       uint16
+	TopicAliasMaximum    uint16
+	TopicAlias           uint16
+	MaximumQoS           byte
+	RetainAvailable      byte
+	User                 []UserProperty
+	MaximumPacketSize    uint32
+	WildcardSubAvailable byte
+	SubIDAvailable       byte
+	SharedSubAvailable   byte
+}
+
+// Has reports whether property id is present.
+func (p *Properties) Has(id PropID) bool {
+	i := propIndex[id]
+	return i != 0 && p.present&propTable[i-1].bit != 0
+}
+
+// Set marks property id present; its value is the matching field. User
+// properties and subscription identifiers are present when their slices are
+// non-empty and need no Set.
+func (p *Properties) Set(id PropID) *Properties {
+	if i := propIndex[id]; i != 0 {
+		p.present |= propTable[i-1].bit
+	}
+	return p
+}
+
+// Clear marks property id absent.
+func (p *Properties) Clear(id PropID) {
+	if i := propIndex[id]; i != 0 {
+		p.present &^= propTable[i-1].bit
+	}
+	switch id {
+	case PropUser:
+		p.User = p.User[:0]
+	case PropSubscriptionID:
+		p.SubscriptionIDs = p.SubscriptionIDs[:0]
+	}
+}
+
+// Empty reports whether no property is present.
+func (p *Properties) Empty() bool {
+	return p.present == 0 && len(p.User) == 0 && len(p.SubscriptionIDs) == 0
+}
+
+// reset empties p keeping the capacity of its slices.
+func (p *Properties) reset() {
+	user, ids := p.User[:0], p.SubscriptionIDs[:0]
+	*p = Properties{User: user, SubscriptionIDs: ids}
+}
+
+// AddUser appends a user property.
+func (p *Properties) AddUser(k, v string) *Properties {
+	p.User = append(p.User, UserProperty{Key: []byte(k), Value: []byte(v)})
+	return p
+}
+
+func (p *Properties) byteField(id PropID) *byte {
+	switch id {
+	case PropPayloadFormat:
+		return &p.PayloadFormat
+	case PropRequestProblemInfo:
+		return &p.RequestProblemInfo
+	case PropRequestResponseInfo:
+		return &p.RequestResponseInfo
+	case PropMaximumQoS:
+		return &p.MaximumQoS
+	case PropRetainAvailable:
+		return &p.RetainAvailable
+	case PropWildcardSubAvailable:
+		return &p.WildcardSubAvailable
+	case PropSubIDAvailable:
+		return &p.SubIDAvailable
+	case PropSharedSubAvailable:
+		return &p.SharedSubAvailable
+	}
+	return nil
+}
+
+func (p *Properties) u16Field(id PropID) *uint16 {
+	switch id {
+	case PropServerKeepAlive:
+		return &p.ServerKeepAlive
+	case PropReceiveMaximum:
+		return &p.ReceiveMaximum
+	case PropTopicAliasMaximum:
+		return &p.TopicAliasMaximum
+	case PropTopicAlias:
+		return &p.TopicAlias
+	}
+	return nil
+}
+
+func (p *Properties) u32Field(id PropID) *uint32 {
+	switch id {
+	case PropMessageExpiry:
+		return &p.MessageExpiry
+	case PropSessionExpiry:
+		return &p.SessionExpiry
+	case PropWillDelay:
+		return &p.WillDelay
+	case PropMaximumPacketSize:
+		return &p.MaximumPacketSize
+	}
+	return nil
+}
+
+func (p *Properties) bytesField(id PropID) *[]byte {
+	switch id {
+	case PropContentType:
+		return &p.ContentType
+	case PropResponseTopic:
+		return &p.ResponseTopic
+	case PropCorrelationData:
+		return &p.CorrelationData
+	case PropAssignedClientID:
+		return &p.AssignedClientID
+	case PropAuthMethod:
+		return &p.AuthMethod
+	case PropAuthData:
+		return &p.AuthData
+	case PropResponseInfo:
+		return &p.ResponseInfo
+	case PropServerReference:
+		return &p.ServerReference
+	case PropReasonString:
+		return &p.ReasonString
+	}
+	return nil
+}
+
+// size is the encoded length of the properties, without the length prefix.
+func (p *Properties) size() int {
+	n := 0
+	for i := range propTable {
+		pi := &propTable[i]
+		switch pi.ID {
+		case PropUser:
+			for _, u := range p.User {
+				n += 1 + 4 + len(u.Key) + len(u.Value)
+			}
+			continue
+		case PropSubscriptionID:
+			for _, id := range p.SubscriptionIDs {
+				n += 1 + varintLen(id)
+			}
+			continue
+		}
+		if p.present&pi.bit == 0 {
+			continue
+		}
+		switch pi.Kind {
+		case KindByte:
+			n += 2
+		case KindU16:
+			n += 3
+		case KindU32:
+			n += 5
+		case KindString, KindBinary:
+			n += 3 + len(*p.bytesField(pi.ID))
+		}
+	}
+	return n
+}
+
+// appendTo writes the property length and the properties in identifier order.
+func (p *Properties) appendTo(dst []byte) []byte {
+	dst = AppendVarint(dst, p.size())
+	for i := range propTable {
+		pi := &propTable[i]
+		switch pi.ID {
+		case PropUser:
+			for _, u := range p.User {
+				dst = append(dst, byte(PropUser))
+				dst = appendBinary(dst, u.Key)
+				dst = appendBinary(dst, u.Value)
+			}
+			continue
+		case PropSubscriptionID:
+			for _, id := range p.SubscriptionIDs {
+				dst = append(dst, byte(PropSubscriptionID))
+				dst = AppendVarint(dst, id)
+			}
+			continue
+		}
+		if p.present&pi.bit == 0 {
+			continue
+		}
+		dst = append(dst, byte(pi.ID))
+		switch pi.Kind {
+		case KindByte:
+			dst = append(dst, *p.byteField(pi.ID))
+		case KindU16:
+			dst = appendU16(dst, *p.u16Field(pi.ID))
+		case KindU32:
+			dst = appendU32(dst, *p.u32Field(pi.ID))
+		case KindString, KindBinary:
+			dst = appendBinary(dst, *p.bytesField(pi.ID))
+		}
+	}
+	return dst
+}
+
+// readProperties decodes a property block for packet type on (willProps for
+// the Will Properties) and checks each property against section 2.2.2.2 and
+// the value rules of the packet it appears in.
+func (c *cursor) readProperties(p *Properties, on Type) error {
+	p.reset()
+	lenAt := c.i
+	n, err := c.varint("property length")
+	if err != nil {
+		return err
+	}
+	if n > c.left() {
+		return malformed(c.t, "property length", lenAt, "", "property length overruns the packet")
+	}
+	outer := c.end
+	c.end = c.i + n
+	defer func() { c.end = outer }()
+	for c.i < c.end {
+		at := c.i
+		idv, err := c.varint("property identifier")
+		if err != nil {
+			return err
+		}
+		ix := 0
+		if idv < 256 {
+			ix = int(propIndex[idv])
+		}
+		if ix == 0 {
+			return malformed(c.t, "property identifier", at, "", "unknown property identifier 0x"+hex2(byte(idv))+" (section 2.2.2.2)")
+		}
+		pi := &propTable[ix-1]
+		if pi.On&(1<<on) == 0 {
+			where := c.t.String()
+			if on == willProps {
+				where = "Will Properties"
+			}
+			if err := c.d.violate(malformed(c.t, pi.Name, at, "", "property not valid on "+where+" (section 2.2.2.2)")); err != nil {
+				return err
+			}
+		}
+		repeats := pi.Repeats && (pi.ID == PropUser || on == PUBLISH)
+		if p.present&pi.bit != 0 && !repeats {
+			if err := c.d.violate(protocolErr(c.t, pi.Name, at, "", "property included more than once")); err != nil {
+				return err
+			}
+		}
+		p.present |= pi.bit
+		switch pi.Kind {
+		case KindByte:
+			b, err := c.u8(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.byteField(pi.ID) = b
+		case KindU16:
+			v, err := c.u16(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.u16Field(pi.ID) = v
+		case KindU32:
+			v, err := c.u32(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.u32Field(pi.ID) = v
+		case KindVarint:
+			v, err := c.varint(pi.Name)
+			if err != nil {
+				return err
+			}
+			p.SubscriptionIDs = append(p.SubscriptionIDs, v)
+		case KindString:
+			s, err := c.str(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.bytesField(pi.ID) = s
+		case KindBinary:
+			s, err := c.binary(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.bytesField(pi.ID) = s
+		case KindPair:
+			k, err := c.str("user property name")
+			if err != nil {
+				return err
+			}
+			v, err := c.str("user property value")
+			if err != nil {
+				return err
+			}
+			p.User = append(p.User, UserProperty{Key: k, Value: v})
+		}
+		if err := c.checkPropValue(p, pi, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPropValue enforces the value ranges the spec gives per property.
+func (c *cursor) checkPropValue(p *Properties, pi *PropInfo, at int) error {
+	bad := func(rule, msg string) error {
+		return c.d.violate(protocolErr(c.t, pi.Name, at, rule, msg))
+	}
+	switch pi.ID {
+	case PropRequestProblemInfo, PropRequestResponseInfo, PropRetainAvailable, PropWildcardSubAvailable,
+		PropSubIDAvailable, PropSharedSubAvailable, PropMaximumQoS:
+		if b := *p.byteField(pi.ID); b > 1 {
+			return bad("", "value must be 0 or 1")
+		}
+	case PropPayloadFormat:
+		if p.PayloadFormat > 1 {
+			return bad("", "payload format indicator must be 0 or 1")
+		}
+	case PropReceiveMaximum:
+		if p.ReceiveMaximum == 0 {
+			return bad("", "receive maximum of 0")
+		}
+	case PropMaximumPacketSize:
+		if p.MaximumPacketSize == 0 {
+			return bad("", "maximum packet size of 0")
+		}
+	case PropTopicAlias:
+		if p.TopicAlias == 0 {
+			return bad("MQTT-3.3.2-8", "topic alias 0")
+		}
+	case PropSubscriptionID:
+		if id := p.SubscriptionIDs[len(p.SubscriptionIDs)-1]; id == 0 {
+			return bad("", "subscription identifier 0")
+		}
+	case PropResponseTopic:
+		if hasWildcard(p.ResponseTopic) {
+			return bad("MQTT-3.3.2-14", "response topic contains a wildcard")
+		}
+	}
+	return nil
+}
