@@ -256,7 +256,7 @@ cmd_install() {
             return 1
         fi
     done
-    note "installed: $*"
+    note "installed and up to date: $*"
 }
 
 # ---------------------------------------------------------------- launching
@@ -337,6 +337,7 @@ mqtt.exchange = amq.topic
 loopback_users.guest = true
 log.console = true
 log.console.level = info
+log.console.use_colors = off
 log.file = false
 EOF
     echo '[rabbitmq_mqtt].' >"$d/enabled_plugins"
