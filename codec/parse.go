@@ -22,14 +22,18 @@ const (
 	tPunct
 )
 
-type tok struct {
-	kind tokKind
-	text string // word, punctuation, or the unquoted string
-	pos  int
+// Token is one lexical element of the notation.
+type Token struct {
+	Kind tokKind
+	Text string // word, punctuation, or the unquoted string
+	Pos  int    // 0-based byte offset in the input
 }
 
-func lex(s string) ([]tok, error) {
-	var out []tok
+// IsString reports a quoted string token (Text is unquoted).
+func (t *Token) IsString() bool { return t.Kind == tString }
+
+func lex(s string) ([]Token, error) {
+	var out []Token
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -41,17 +45,17 @@ func lex(s string) ([]tok, error) {
 				return nil, &ParseError{i + 1, "unterminated or invalid string"}
 			}
 			u, _ := strconv.Unquote(q)
-			out = append(out, tok{tString, u, i})
+			out = append(out, Token{tString, u, i})
 			i += len(q)
 		case strings.IndexByte("={}()[]", c) >= 0:
-			out = append(out, tok{tPunct, s[i : i+1], i})
+			out = append(out, Token{tPunct, s[i : i+1], i})
 			i++
 		case isWordByte(c):
 			j := i
 			for j < len(s) && isWordByte(s[j]) {
 				j++
 			}
-			out = append(out, tok{tWord, s[i:j], i})
+			out = append(out, Token{tWord, s[i:j], i})
 			i = j
 		default:
 			return nil, &ParseError{i + 1, "unexpected character " + strconv.QuoteRune(rune(c))}
@@ -61,43 +65,45 @@ func lex(s string) ([]tok, error) {
 }
 
 func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$' || c == '*'
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$' || c == '*' || c == '!' || c == '|'
 }
 
-// node is one field of the notation: name, name=value, name{...} or name(...).
-type node struct {
-	name  string
-	pos   int
-	val   *tok   // name=value, or a bare string inside (...)
-	val2  *tok   // the value of a "k"="v" pair inside (...)
-	list  []tok  // name=[...]
-	group []node // name{...}
-	args  []node // name(...)
-	kind  byte   // '=', '{', '(', '[' or 0 for a bare word
+// Field is one element of the notation: name, name=value, name=[...],
+// name{...} or name(...). Tools that match packets against patterns walk
+// this tree instead of re-parsing the text.
+type Field struct {
+	Name  string
+	Pos   int
+	Val   *Token  // name=value, or a bare string inside (...)
+	Val2  *Token  // the value of a "k"="v" pair inside (...)
+	List  []Token // name=[...]
+	Group []Field // name{...}
+	Args  []Field // name(...)
+	Kind  byte    // '=', '{', '(', '[' or 0 for a bare word
 }
 
 type parser struct {
-	toks []tok
+	toks []Token
 	i    int
 	end  int // position reported at end of input
 }
 
-func (p *parser) peek() *tok {
+func (p *parser) peek() *Token {
 	if p.i < len(p.toks) {
 		return &p.toks[p.i]
 	}
 	return nil
 }
 
-func (p *parser) errAt(t *tok, msg string) error {
+func (p *parser) errAt(t *Token, msg string) error {
 	if t == nil {
 		return &ParseError{p.end + 1, msg + " at end of input"}
 	}
-	return &ParseError{t.pos + 1, msg}
+	return &ParseError{t.Pos + 1, msg}
 }
 
 func (p *parser) punct(s string) bool {
-	if t := p.peek(); t != nil && t.kind == tPunct && t.text == s {
+	if t := p.peek(); t != nil && t.Kind == tPunct && t.Text == s {
 		p.i++
 		return true
 	}
@@ -105,8 +111,8 @@ func (p *parser) punct(s string) bool {
 }
 
 // nodes parses fields until the closing punctuation close ("" = end of input).
-func (p *parser) nodes(close string, inParens bool) ([]node, error) {
-	var out []node
+func (p *parser) nodes(close string, inParens bool) ([]Field, error) {
+	var out []Field
 	for {
 		t := p.peek()
 		if t == nil {
@@ -115,92 +121,100 @@ func (p *parser) nodes(close string, inParens bool) ([]node, error) {
 			}
 			return out, nil
 		}
-		if t.kind == tPunct && t.text == close {
+		if t.Kind == tPunct && t.Text == close {
 			p.i++
 			return out, nil
 		}
-		if t.kind == tString && inParens {
+		if t.Kind == tString && inParens {
 			p.i++
-			n := node{pos: t.pos, val: t}
+			n := Field{Pos: t.Pos, Val: t}
 			if p.punct("=") {
 				v := p.peek()
-				if v == nil || v.kind != tString {
+				if v == nil || v.Kind != tString {
 					return nil, p.errAt(v, "expected a quoted value after '='")
 				}
 				p.i++
-				n.val2 = v
+				n.Val2 = v
 			}
 			out = append(out, n)
 			continue
 		}
-		if t.kind != tWord {
-			return nil, p.errAt(t, "expected a field name, found "+strconv.Quote(t.text))
+		if t.Kind != tWord {
+			return nil, p.errAt(t, "expected a field name, found "+strconv.Quote(t.Text))
 		}
 		p.i++
-		n := node{name: t.text, pos: t.pos}
+		n := Field{Name: t.Text, Pos: t.Pos}
 		switch {
 		case p.punct("="):
 			v := p.peek()
 			switch {
-			case v == nil || v.kind == tPunct && v.text != "[":
-				return nil, p.errAt(v, "expected a value after "+t.text+"=")
-			case v.kind == tPunct:
+			case v == nil || v.Kind == tPunct && v.Text != "[":
+				return nil, p.errAt(v, "expected a value after "+t.Text+"=")
+			case v.Kind == tPunct:
 				p.i++
-				n.kind = '['
+				n.Kind = '['
 				for {
 					e := p.peek()
 					if e == nil {
 						return nil, p.errAt(nil, "missing ']'")
 					}
 					p.i++
-					if e.kind == tPunct && e.text == "]" {
+					if e.Kind == tPunct && e.Text == "]" {
 						break
 					}
-					if e.kind == tPunct {
-						return nil, p.errAt(e, "unexpected "+strconv.Quote(e.text)+" in a list")
+					if e.Kind == tPunct {
+						return nil, p.errAt(e, "unexpected "+strconv.Quote(e.Text)+" in a list")
 					}
-					n.list = append(n.list, *e)
+					n.List = append(n.List, *e)
 				}
 			default:
 				p.i++
-				n.kind, n.val = '=', v
+				n.Kind, n.Val = '=', v
 			}
 		case p.punct("{"):
 			g, err := p.nodes("}", false)
 			if err != nil {
 				return nil, err
 			}
-			n.kind, n.group = '{', g
+			n.Kind, n.Group = '{', g
 		case p.punct("("):
 			a, err := p.nodes(")", true)
 			if err != nil {
 				return nil, err
 			}
-			n.kind, n.args = '(', a
+			n.Kind, n.Args = '(', a
 		}
 		out = append(out, n)
 	}
 }
 
-// Parse reads one packet in the text notation produced by Format.
-func Parse(s string) (Packet, error) {
+// ParseFields splits a line of notation into its leading word (normally the
+// packet type) and the field tree that follows, without interpreting them.
+func ParseFields(s string) (Token, []Field, error) {
 	toks, err := lex(s)
 	if err != nil {
-		return nil, err
+		return Token{}, nil, err
 	}
 	p := parser{toks: toks, end: len(s)}
 	head := p.peek()
-	if head == nil || head.kind != tWord {
-		return nil, p.errAt(head, "expected a packet type such as PUBLISH")
-	}
-	t, ok := TypeByName(head.text)
-	if !ok {
-		return nil, p.errAt(head, "unknown packet type "+strconv.Quote(head.text))
+	if head == nil || head.Kind != tWord {
+		return Token{}, nil, p.errAt(head, "expected a packet type such as PUBLISH")
 	}
 	p.i++
 	fields, err := p.nodes("", false)
+	return *head, fields, err
+}
+
+// Parse reads one packet in the text notation produced by Format.
+func Parse(s string) (Packet, error) {
+	h, fields, err := ParseFields(s)
 	if err != nil {
 		return nil, err
+	}
+	head := &h
+	t, ok := TypeByName(head.Text)
+	if !ok {
+		return nil, &ParseError{head.Pos + 1, "unknown packet type " + strconv.Quote(head.Text)}
 	}
 	b := builder{}
 	var pkt Packet
@@ -210,8 +224,8 @@ func Parse(s string) (Packet, error) {
 		pkt, err = c, b.connect(c, fields)
 	case CONNACK:
 		c := &Connack{}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "session-present":
 				return b.flag(n, &c.SessionPresent)
 			case "ack-flags":
@@ -225,8 +239,8 @@ func Parse(s string) (Packet, error) {
 		})
 	case PUBLISH:
 		c := &Publish{}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "dup":
 				return b.flag(n, &c.Dup)
 			case "retain":
@@ -246,8 +260,8 @@ func Parse(s string) (Packet, error) {
 		})
 	case PUBACK, PUBREC, PUBREL, PUBCOMP:
 		c := &Ack{Kind: t}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "id":
 				return b.u16(n, &c.PacketID)
 			case "reason":
@@ -259,8 +273,8 @@ func Parse(s string) (Packet, error) {
 		})
 	case SUBSCRIBE:
 		c := &Subscribe{}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "id":
 				return b.u16(n, &c.PacketID)
 			case "props":
@@ -274,18 +288,18 @@ func Parse(s string) (Packet, error) {
 		})
 	case SUBACK, UNSUBACK:
 		c := &Suback{Kind: t}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "id":
 				return b.u16(n, &c.PacketID)
 			case "props":
 				return b.props(n, &c.Props)
 			case "reasons":
-				if n.kind != '[' {
-					return &ParseError{n.pos + 1, "reasons takes a list: reasons=[granted-qos-1 0x80]"}
+				if n.Kind != '[' {
+					return &ParseError{n.Pos + 1, "reasons takes a list: reasons=[granted-qos-1 0x80]"}
 				}
 				c.ReasonCodes = []byte{}
-				for _, e := range n.list {
+				for _, e := range n.List {
 					rc, err := reasonTok(&e)
 					if err != nil {
 						return err
@@ -298,8 +312,8 @@ func Parse(s string) (Packet, error) {
 		})
 	case UNSUBSCRIBE:
 		c := &Unsubscribe{}
-		pkt, err = c, b.each(fields, func(n *node) error {
-			switch n.name {
+		pkt, err = c, b.each(fields, func(n *Field) error {
+			switch n.Name {
 			case "id":
 				return b.u16(n, &c.PacketID)
 			case "props":
@@ -313,7 +327,7 @@ func Parse(s string) (Packet, error) {
 			return b.unknown(n, t)
 		})
 	case PINGREQ, PINGRESP:
-		pkt, err = &Ping{Kind: t}, b.each(fields, func(n *node) error { return b.unknown(n, t) })
+		pkt, err = &Ping{Kind: t}, b.each(fields, func(n *Field) error { return b.unknown(n, t) })
 	case DISCONNECT:
 		c := &Disconnect{}
 		pkt, err = c, b.reasonProps(fields, t, &c.ReasonCode, &c.Props)
@@ -321,7 +335,7 @@ func Parse(s string) (Packet, error) {
 		c := &Auth{}
 		pkt, err = c, b.reasonProps(fields, t, &c.ReasonCode, &c.Props)
 	default:
-		return nil, p.errAt(head, "packet type "+head.text+" has no notation")
+		return nil, &ParseError{head.Pos + 1, "packet type " + head.Text + " has no notation"}
 	}
 	if err != nil {
 		return nil, err
@@ -332,7 +346,7 @@ func Parse(s string) (Packet, error) {
 // builder turns parsed fields into packet values.
 type builder struct{}
 
-func (builder) each(ns []node, f func(*node) error) error {
+func (builder) each(ns []Field, f func(*Field) error) error {
 	for i := range ns {
 		if err := f(&ns[i]); err != nil {
 			return err
@@ -341,92 +355,98 @@ func (builder) each(ns []node, f func(*node) error) error {
 	return nil
 }
 
-func (builder) unknown(n *node, t Type) error {
-	return &ParseError{n.pos + 1, "unknown field " + strconv.Quote(n.name) + " for " + t.String()}
+func (builder) unknown(n *Field, t Type) error {
+	return &ParseError{n.Pos + 1, "unknown field " + strconv.Quote(n.Name) + " for " + t.String()}
 }
 
-func (builder) flag(n *node, dst *bool) error {
-	if n.kind != 0 {
-		return &ParseError{n.pos + 1, n.name + " is a flag and takes no value"}
+func (builder) flag(n *Field, dst *bool) error {
+	if n.Kind != 0 {
+		return &ParseError{n.Pos + 1, n.Name + " is a flag and takes no value"}
 	}
 	*dst = true
 	return nil
 }
 
-func (builder) number(n *node, max uint64) (uint64, error) {
-	if n.kind != '=' || n.val.kind != tWord {
-		return 0, &ParseError{n.pos + 1, n.name + " needs a number: " + n.name + "=N"}
+func (builder) number(n *Field, max uint64) (uint64, error) {
+	if n.Kind != '=' || n.Val.Kind != tWord {
+		return 0, &ParseError{n.Pos + 1, n.Name + " needs a number: " + n.Name + "=N"}
 	}
-	v, err := strconv.ParseUint(n.val.text, 0, 64)
+	v, err := strconv.ParseUint(n.Val.Text, 0, 64)
 	if err != nil || v > max {
-		return 0, &ParseError{n.val.pos + 1, n.name + ": " + strconv.Quote(n.val.text) + " is not a number in 0.." + strconv.FormatUint(max, 10)}
+		return 0, &ParseError{n.Val.Pos + 1, n.Name + ": " + strconv.Quote(n.Val.Text) + " is not a number in 0.." + strconv.FormatUint(max, 10)}
 	}
 	return v, nil
 }
 
-func (b builder) byteVal(n *node, dst *byte) error {
+func (b builder) byteVal(n *Field, dst *byte) error {
 	v, err := b.number(n, 255)
 	*dst = byte(v)
 	return err
 }
 
-func (b builder) u16(n *node, dst *uint16) error {
+func (b builder) u16(n *Field, dst *uint16) error {
 	v, err := b.number(n, 65535)
 	*dst = uint16(v)
 	return err
 }
 
-func (b builder) u32(n *node, dst *uint32) error {
+func (b builder) u32(n *Field, dst *uint32) error {
 	v, err := b.number(n, 1<<32-1)
 	*dst = uint32(v)
 	return err
 }
 
 // data reads a quoted string or 0x-hex bytes.
-func (builder) data(n *node, dst *[]byte) error {
-	if n.kind != '=' {
-		return &ParseError{n.pos + 1, n.name + " needs a value: " + n.name + "=\"...\" or " + n.name + "=0x..."}
+func (builder) data(n *Field, dst *[]byte) error {
+	if n.Kind != '=' {
+		return &ParseError{n.Pos + 1, n.Name + " needs a value: " + n.Name + "=\"...\" or " + n.Name + "=0x..."}
 	}
-	v, err := dataTok(n.val)
+	v, err := dataTok(n.Val)
 	*dst = v
 	return err
 }
 
-func dataTok(t *tok) ([]byte, error) {
-	if t.kind == tString {
-		return []byte(t.text), nil
+// TokenBytes reads a token as bytes: a quoted string or 0x-hex.
+func TokenBytes(t *Token) ([]byte, error) { return dataTok(t) }
+
+func dataTok(t *Token) ([]byte, error) {
+	if t.Kind == tString {
+		return []byte(t.Text), nil
 	}
-	if strings.HasPrefix(t.text, "0x") {
-		b, err := hex.DecodeString(t.text[2:])
+	if strings.HasPrefix(t.Text, "0x") {
+		b, err := hex.DecodeString(t.Text[2:])
 		if err == nil {
 			return b, nil
 		}
 	}
-	return nil, &ParseError{t.pos + 1, "expected a quoted string or 0x-hex bytes, found " + strconv.Quote(t.text)}
+	return nil, &ParseError{t.Pos + 1, "expected a quoted string or 0x-hex bytes, found " + strconv.Quote(t.Text)}
 }
 
-func reasonTok(t *tok) (ReasonCode, error) {
-	if rc, ok := ReasonByName(t.text); ok && t.kind == tWord {
+// TokenReason reads a token as a reason code: a name or a number.
+func TokenReason(t *Token) (ReasonCode, error) { return reasonTok(t) }
+
+func reasonTok(t *Token) (ReasonCode, error) {
+	if rc, ok := ReasonByName(t.Text); ok && t.Kind == tWord {
 		return rc, nil
 	}
-	if v, err := strconv.ParseUint(t.text, 0, 8); err == nil && t.kind == tWord {
+	if v, err := strconv.ParseUint(t.Text, 0, 8); err == nil && t.Kind == tWord {
 		return ReasonCode(v), nil
 	}
-	return 0, &ParseError{t.pos + 1, "unknown reason code " + strconv.Quote(t.text)}
+	return 0, &ParseError{t.Pos + 1, "unknown reason code " + strconv.Quote(t.Text)}
 }
 
-func (builder) reason(n *node, dst *ReasonCode) error {
-	if n.kind != '=' {
-		return &ParseError{n.pos + 1, "reason needs a value: reason=NAME or reason=0x87"}
+func (builder) reason(n *Field, dst *ReasonCode) error {
+	if n.Kind != '=' {
+		return &ParseError{n.Pos + 1, "reason needs a value: reason=NAME or reason=0x87"}
 	}
-	rc, err := reasonTok(n.val)
+	rc, err := reasonTok(n.Val)
 	*dst = rc
 	return err
 }
 
-func (b builder) reasonProps(fields []node, t Type, rc *ReasonCode, props *Properties) error {
-	return b.each(fields, func(n *node) error {
-		switch n.name {
+func (b builder) reasonProps(fields []Field, t Type, rc *ReasonCode, props *Properties) error {
+	return b.each(fields, func(n *Field) error {
+		switch n.Name {
 		case "reason":
 			return b.reason(n, rc)
 		case "props":
@@ -436,15 +456,15 @@ func (b builder) reasonProps(fields []node, t Type, rc *ReasonCode, props *Prope
 	})
 }
 
-func (b builder) connect(c *Connect, fields []node) error {
+func (b builder) connect(c *Connect, fields []Field) error {
 	nameSet := false
-	err := b.each(fields, func(n *node) error {
-		switch n.name {
+	err := b.each(fields, func(n *Field) error {
+		switch n.Name {
 		case "v":
-			if n.kind != '=' {
-				return &ParseError{n.pos + 1, "v needs a version: v=3.1, v=3.1.1 or v=5.0"}
+			if n.Kind != '=' {
+				return &ParseError{n.Pos + 1, "v needs a version: v=3.1, v=3.1.1 or v=5.0"}
 			}
-			if v, ok := ParseVersion(n.val.text); ok {
+			if v, ok := ParseVersion(n.Val.Text); ok {
 				c.ProtocolLevel = v
 				return nil
 			}
@@ -476,12 +496,12 @@ func (b builder) connect(c *Connect, fields []node) error {
 		case "props":
 			return b.props(n, &c.Props)
 		case "will":
-			if n.kind != '{' {
-				return &ParseError{n.pos + 1, "will takes a group: will{topic=\"t\" payload=\"p\" qos=1 retain}"}
+			if n.Kind != '{' {
+				return &ParseError{n.Pos + 1, "will takes a group: will{topic=\"t\" payload=\"p\" qos=1 retain}"}
 			}
 			c.WillFlag = true
-			return b.each(n.group, func(g *node) error {
-				switch g.name {
+			return b.each(n.Group, func(g *Field) error {
+				switch g.Name {
 				case "topic":
 					return b.data(g, &c.WillTopic)
 				case "payload":
@@ -493,7 +513,7 @@ func (b builder) connect(c *Connect, fields []node) error {
 				case "props":
 					return b.props(g, &c.WillProps)
 				}
-				return &ParseError{g.pos + 1, "unknown will field " + strconv.Quote(g.name)}
+				return &ParseError{g.Pos + 1, "unknown will field " + strconv.Quote(g.Name)}
 			})
 		}
 		return b.unknown(n, CONNECT)
@@ -510,14 +530,14 @@ func (b builder) connect(c *Connect, fields []node) error {
 	return err
 }
 
-func (b builder) subscription(n *node) (Subscription, error) {
+func (b builder) subscription(n *Field) (Subscription, error) {
 	var s Subscription
-	if n.kind != '(' || len(n.args) == 0 || n.args[0].val == nil || n.args[0].val2 != nil {
-		return s, &ParseError{n.pos + 1, "sub takes a filter and options: sub(\"a/#\" qos=1 no-local rap rh=2)"}
+	if n.Kind != '(' || len(n.Args) == 0 || n.Args[0].Val == nil || n.Args[0].Val2 != nil {
+		return s, &ParseError{n.Pos + 1, "sub takes a filter and options: sub(\"a/#\" qos=1 no-local rap rh=2)"}
 	}
-	s.Filter = []byte(n.args[0].val.text)
-	err := b.each(n.args[1:], func(a *node) error {
-		switch a.name {
+	s.Filter = []byte(n.Args[0].Val.Text)
+	err := b.each(n.Args[1:], func(a *Field) error {
+		switch a.Name {
 		case "qos":
 			return b.byteVal(a, &s.QoS)
 		case "no-local":
@@ -529,26 +549,26 @@ func (b builder) subscription(n *node) (Subscription, error) {
 		case "reserved":
 			return b.byteVal(a, &s.Reserved)
 		}
-		return &ParseError{a.pos + 1, "unknown subscription option " + strconv.Quote(a.name)}
+		return &ParseError{a.Pos + 1, "unknown subscription option " + strconv.Quote(a.Name)}
 	})
 	return s, err
 }
 
-func (b builder) props(n *node, p *Properties) error {
-	if n.kind != '{' {
-		return &ParseError{n.pos + 1, "props takes a group: props{message-expiry=10 user(\"k\"=\"v\")}"}
+func (b builder) props(n *Field, p *Properties) error {
+	if n.Kind != '{' {
+		return &ParseError{n.Pos + 1, "props takes a group: props{message-expiry=10 user(\"k\"=\"v\")}"}
 	}
-	return b.each(n.group, func(g *node) error {
-		if g.name == "user" {
-			if g.kind != '(' || len(g.args) != 1 || g.args[0].val2 == nil {
-				return &ParseError{g.pos + 1, "user takes one pair: user(\"key\"=\"value\")"}
+	return b.each(n.Group, func(g *Field) error {
+		if g.Name == "user" {
+			if g.Kind != '(' || len(g.Args) != 1 || g.Args[0].Val2 == nil {
+				return &ParseError{g.Pos + 1, "user takes one pair: user(\"key\"=\"value\")"}
 			}
-			p.User = append(p.User, UserProperty{Key: []byte(g.args[0].val.text), Value: []byte(g.args[0].val2.text)})
+			p.User = append(p.User, UserProperty{Key: []byte(g.Args[0].Val.Text), Value: []byte(g.Args[0].Val2.Text)})
 			return nil
 		}
-		pi, ok := PropByName(g.name)
+		pi, ok := PropByName(g.Name)
 		if !ok {
-			return &ParseError{g.pos + 1, "unknown property " + strconv.Quote(g.name)}
+			return &ParseError{g.Pos + 1, "unknown property " + strconv.Quote(g.Name)}
 		}
 		if pi.ID == PropSubscriptionID {
 			v, err := b.number(g, MaxRemaining)
