@@ -29,6 +29,12 @@ type Token struct {
 	Pos  int    // 0-based byte offset in the input
 }
 
+// StringToken builds a quoted-string token, for code that fills in patterns.
+func StringToken(s string) Token { return Token{Kind: tString, Text: s} }
+
+// WordToken builds an unquoted word token (a number, name or hex bytes).
+func WordToken(s string) Token { return Token{Kind: tWord, Text: s} }
+
 // IsString reports a quoted string token (Text is unquoted).
 func (t *Token) IsString() bool { return t.Kind == tString }
 
