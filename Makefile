@@ -4,7 +4,7 @@ BIN       := bin/mqttspec
 FUZZTIME  ?= 10s
 REPORT    ?= reports-out/reference.html
 
-.PHONY: build test vet bench fuzz run clean
+.PHONY: build test vet bench bench-peers fuzz run clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mqttspec
@@ -18,6 +18,11 @@ test: vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./codec/...
+
+# mqttspec's codec against mochi-mqtt's and paho.golang's on the same bytes;
+# bench/ is its own module, so make test never builds the peers.
+bench-peers:
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./... && ./compare.sh
 
 # Each native fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 fuzz:

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const sampleOutput = `goos: linux
+BenchmarkDecode/PUBLISH-5.0/mqttspec-2   	 7433682	        40.0 ns/op	 914.57 MB/s	       0 B/op	       0 allocs/op
+BenchmarkDecode/PUBLISH-5.0/mqttspec-2   	 7433682	        50.0 ns/op	 914.57 MB/s	       0 B/op	       0 allocs/op
+BenchmarkDecode/PUBLISH-5.0/mqttspec-2   	 7433682	        45.0 ns/op	 914.57 MB/s	       0 B/op	       0 allocs/op
+BenchmarkDecode/PUBLISH-5.0/mochi-2      	 4079845	       270.0 ns/op	 523.47 MB/s	      80 B/op	       2 allocs/op
+BenchmarkDecode/PUBLISH-5.0/paho-2       	  205135	      8150 ns/op	  17.79 MB/s	    9744 B/op	      43 allocs/op
+BenchmarkEncode/SUBSCRIBE-3.1.1/mqttspec-2	64568359	        50 ns/op	3439.42 MB/s	       0 B/op	       0 allocs/op
+BenchmarkEncode/SUBSCRIBE-3.1.1/mochi-2  	 9982940	        90 ns/op	 662.66 MB/s	       0 B/op	       0 allocs/op
+PASS
+`
+
+func TestTable(t *testing.T) {
+	res, err := parse(strings.NewReader(sampleOutput))
+	require.NoError(t, err)
+	require.Equal(t, []string{"Decode/PUBLISH-5.0", "Encode/SUBSCRIBE-3.1.1"}, res.cases)
+	var out strings.Builder
+	write(&out, res)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 4)
+	tests := []struct{ row, want string }{
+		{lines[2], "| Decode/PUBLISH-5.0 | 45.0 | 270.0 | 8150.0 | 0/2/43 | 6.0 | 181.1 | ≥6× mochi: met |"},
+		{lines[3], "| Encode/SUBSCRIBE-3.1.1 | 50.0 | 90.0 | – | 0/0/– | 1.8 | – | ≥2× mochi: MISSED |"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, tc.row)
+	}
+}
+
+func TestParseRejectsGarbledNumbers(t *testing.T) {
+	_, err := parse(strings.NewReader("BenchmarkDecode/X/mochi-2 10 abc ns/op\n"))
+	require.ErrorContains(t, err, "line 1")
+}
