@@ -61,16 +61,16 @@ type MQTT struct {
 	violations []*Error
 	// Decoded values are moved out of dec into these, so two packets of the
 	// same type in one segment do not share storage.
-	connects     []*Connect
-	connacks     []*Connack
-	publishes    []*Publish
-	acks         []*Ack
-	subscribes   []*Subscribe
-	subacks      []*Suback
-	unsubscribes []*Unsubscribe
-	pings        []*Ping
-	disconnects  []*Disconnect
-	auths        []*Auth
+	connects     slots[Connect]
+	connacks     slots[Connack]
+	publishes    slots[Publish]
+	acks         slots[Ack]
+	subscribes   slots[Subscribe]
+	subacks      slots[Suback]
+	unsubscribes slots[Unsubscribe]
+	pings        slots[Ping]
+	disconnects  slots[Disconnect]
+	auths        slots[Auth]
 }
 
 // LayerType is LayerTypeMQTT.
@@ -94,7 +94,8 @@ func (m *MQTT) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 	m.Packets = m.Packets[:0]
 	m.violations = m.violations[:0]
 	m.dec.Version, m.dec.From, m.dec.Lenient = m.Version, m.From, !m.Strict
-	var used [16]int // packets of each type so far in this segment
+	m.connects.n, m.connacks.n, m.publishes.n, m.acks.n, m.subscribes.n = 0, 0, 0, 0, 0
+	m.subacks.n, m.unsubscribes.n, m.pings.n, m.disconnects.n, m.auths.n = 0, 0, 0, 0, 0
 	off := 0
 	var err error
 	for off < len(data) {
@@ -104,14 +105,11 @@ func (m *MQTT) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 		if err != nil {
 			break
 		}
-		t := p.Type()
-		k := used[t]
-		used[t]++
 		lo := len(m.violations)
 		m.violations = append(m.violations, m.dec.Violations...)
 		// An earlier packet's Violations may keep pointing into an array
 		// this append replaced; that array is never written again.
-		m.Packets = append(m.Packets, SegmentPacket{Packet: m.keep(p, k), Raw: data[off : off+n : off+n],
+		m.Packets = append(m.Packets, SegmentPacket{Packet: m.keep(p), Raw: data[off : off+n : off+n],
 			Violations: m.violations[lo:len(m.violations):len(m.violations)]})
 		off += n
 	}
@@ -123,43 +121,51 @@ func (m *MQTT) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 	return fmt.Errorf("MQTT packet %d at segment byte %d: %w", len(m.Packets)+1, off, err)
 }
 
-// keep moves the packet the decoder just filled into the k-th slot of its
-// type, handing the decoder the slot's old value to reuse.
-func (m *MQTT) keep(p Packet, k int) Packet {
+// keep moves the packet the decoder just filled into the next free slot of
+// its type, handing the decoder the slot's old value to reuse.
+func (m *MQTT) keep(p Packet) Packet {
 	switch p := p.(type) {
 	case *Connect:
-		return swapInto(&m.connects, k, p)
+		return m.connects.keep(p)
 	case *Connack:
-		return swapInto(&m.connacks, k, p)
+		return m.connacks.keep(p)
 	case *Publish:
-		return swapInto(&m.publishes, k, p)
+		return m.publishes.keep(p)
 	case *Ack:
-		return swapInto(&m.acks, k, p)
+		return m.acks.keep(p)
 	case *Subscribe:
-		return swapInto(&m.subscribes, k, p)
+		return m.subscribes.keep(p)
 	case *Suback:
-		return swapInto(&m.subacks, k, p)
+		return m.subacks.keep(p)
 	case *Unsubscribe:
-		return swapInto(&m.unsubscribes, k, p)
+		return m.unsubscribes.keep(p)
 	case *Ping:
-		return swapInto(&m.pings, k, p)
+		return m.pings.keep(p)
 	case *Disconnect:
-		return swapInto(&m.disconnects, k, p)
+		return m.disconnects.keep(p)
 	case *Auth:
-		return swapInto(&m.auths, k, p)
+		return m.auths.keep(p)
 	}
 	return p
 }
 
-// swapInto exchanges *cur with slot k, creating the slot the first time.
+// slots holds the decoded values of one Go type for one segment; the first
+// n are in use.
+type slots[T any] struct {
+	vals []*T
+	n    int
+}
+
+// keep exchanges *cur with the next slot, creating it the first time.
 // Swapping rather than copying keeps each value's reused slices apart.
-func swapInto[T any](slots *[]*T, k int, cur *T) *T {
-	if k == len(*slots) {
-		*slots = append(*slots, new(T))
+func (s *slots[T]) keep(cur *T) *T {
+	if s.n == len(s.vals) {
+		s.vals = append(s.vals, new(T))
 	}
-	s := (*slots)[k]
-	*s, *cur = *cur, *s
-	return s
+	v := s.vals[s.n]
+	s.n++
+	*v, *cur = *cur, *v
+	return v
 }
 
 func decodeMQTT(data []byte, pb gopacket.PacketBuilder) error {

@@ -67,6 +67,8 @@ func TestLayerNewPacket(t *testing.T) {
 		{name: "a CONNECT 5.0 switches the version for the PUBLISH after it", v: V5,
 			lines: []string{`CONNECT v=5.0 client-id="c" clean keepalive=60 props{session-expiry=10}`,
 				`PUBLISH topic="t" props{user("k"="v")} payload="p"`}},
+		{name: "PUBREC and PUBACK share one Go type but keep their own values", v: V311,
+			lines: []string{`PUBREC id=2`, `PUBACK id=3`, `PUBCOMP id=4`}},
 		{name: "PUBACK and DISCONNECT share a segment", v: V311,
 			lines: []string{`PUBACK id=3`, `DISCONNECT`}},
 		{name: "a segment that ends inside a PUBLISH keeps the start as payload", v: V311, cut: 3,
