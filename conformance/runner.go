@@ -1,0 +1,691 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"mqttspec/codec"
+)
+
+// Options configure a run.
+type Options struct {
+	Target         *Target
+	Versions       []codec.Version // versions to test; empty = every version a case declares
+	Run, Skip      *regexp.Regexp  // select cases by ID
+	Tags           []string        // run only cases carrying one of these tags
+	Parallel       int
+	Username       string
+	Password       string
+	ClientIDPrefix string // default "ms"
+	TopicPrefix    string // default "mqttspec"
+	Timeout        time.Duration
+	Profile        *Profile
+	Caps           Capabilities // probed capabilities (Probe fills them)
+	Progress       func(r *Result)
+}
+
+// job is one case in one version.
+type job struct {
+	c *Case
+	v codec.Version
+}
+
+// Select lists the (case, version) pairs the options ask for, in suite order.
+func Select(cases []*Case, o *Options) []job {
+	var out []job
+	for _, c := range cases {
+		if o.Run != nil && !o.Run.MatchString(c.ID) {
+			continue
+		}
+		if o.Skip != nil && o.Skip.MatchString(c.ID) {
+			continue
+		}
+		if len(o.Tags) > 0 && !anyTag(c.Tags, o.Tags) {
+			continue
+		}
+		for _, v := range c.Versions {
+			if len(o.Versions) > 0 && !hasVersion(o.Versions, v) {
+				continue
+			}
+			out = append(out, job{c, v})
+		}
+	}
+	return out
+}
+
+func anyTag(have, want []string) bool {
+	for _, w := range want {
+		for _, h := range have {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasVersion(vs []codec.Version, v codec.Version) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Execute runs the selected cases against the target, in parallel, and
+// returns every result in suite order.
+func Execute(ctx context.Context, cases []*Case, o Options) []Result {
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.ClientIDPrefix == "" {
+		o.ClientIDPrefix = "ms"
+	}
+	if o.TopicPrefix == "" {
+		o.TopicPrefix = "mqttspec"
+	}
+	runID := randomID(4)
+	jobs := Select(cases, &o)
+	results := make([]Result, len(jobs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < o.Parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				r := runJob(ctx, jobs[i], &o, fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, i), runID)
+				results[i] = r
+				if o.Progress != nil {
+					mu.Lock()
+					o.Progress(&results[i])
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range jobs {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	return results
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// caseRun is the state of one case while it runs.
+type caseRun struct {
+	ctx      context.Context
+	c        *Case
+	v        codec.Version
+	o        *Options
+	vars     *vars
+	conns    map[string]*conn
+	start    time.Time
+	res      *Result
+	retained map[string]codec.Version // topics this case left a retained message on
+	sessions map[string]codec.Version // client ids that may have left a session behind
+}
+
+func runJob(ctx context.Context, j job, o *Options, cid, runID string) Result {
+	c, v := j.c, j.v
+	res := Result{ID: c.ID, Title: c.Title, Version: v.String(), Section: c.Section, SectionName: c.SectionName,
+		Statements: c.StatementsFor(v), Level: c.Level, Tags: c.Tags, Description: c.Description,
+		Script: c.Source, File: c.File, Line: c.Line, Deviation: -1}
+	if reason := skipReason(c, v, o); reason != "" {
+		res.Outcome, res.Reason = Skip, reason
+		return res
+	}
+	r := &caseRun{ctx: ctx, c: c, v: v, o: o, vars: newVars(), conns: map[string]*conn{}, start: time.Now(), res: &res,
+		retained: map[string]codec.Version{}, sessions: map[string]codec.Version{}}
+	r.vars.setString("t", o.TopicPrefix+"/"+runID+"/"+cid)
+	r.vars.setString("cid", cid)
+	for k, val := range o.Caps {
+		r.vars.setWord("cap-"+k, val)
+	}
+	if o.Profile != nil {
+		for k, val := range o.Profile.Vars {
+			r.vars.setString(k, val)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	r.ctx = ctx
+	res.Outcome = Pass
+	for i := range c.Steps {
+		st := &c.Steps[i]
+		if st.Only != 0 && st.Only != v {
+			continue
+		}
+		if ctx.Err() != nil {
+			r.fail(-1, "", fmt.Sprintf("case timed out after %s at line %d", c.Timeout, st.Line))
+			break
+		}
+		if !r.step(st) {
+			break
+		}
+	}
+	for _, cn := range r.conns {
+		cn.close()
+	}
+	r.cleanup()
+	res.Duration = time.Since(r.start)
+	return res
+}
+
+func skipReason(c *Case, v codec.Version, o *Options) string {
+	if o.Profile != nil {
+		if why := o.Profile.skips(c.ID); why != "" {
+			return "profile: " + why
+		}
+		if !o.Profile.speaks(v) {
+			return "profile: the broker does not speak MQTT " + v.String()
+		}
+	}
+	if !o.Caps.speaks(v) {
+		return "the broker does not accept MQTT " + v.String() + " connections (probe)"
+	}
+	for _, need := range c.Requires {
+		if ok, why := o.Caps.has(need, v); !ok {
+			return why
+		}
+	}
+	return ""
+}
+
+func (r *caseRun) since() time.Duration { return time.Since(r.start) }
+
+func (r *caseRun) log(conn, dir, text, hexs, note string) int {
+	r.res.Transcript = append(r.res.Transcript, Event{At: r.since(), Conn: conn, Dir: dir, Text: text, Hex: hexs, Note: note})
+	return len(r.res.Transcript) - 1
+}
+
+func (r *caseRun) fail(at int, expected, reason string) bool {
+	r.res.Outcome, r.res.Reason, r.res.Deviation, r.res.Expected = Fail, reason, at, expected
+	return false
+}
+
+func (r *caseRun) errorf(format string, a ...any) bool {
+	r.res.Outcome, r.res.Reason = Error, fmt.Sprintf(format, a...)
+	return false
+}
+
+func (r *caseRun) within(st *Step, def time.Duration) time.Time {
+	d := st.Within
+	if d == 0 {
+		d = def
+	}
+	return time.Now().Add(d)
+}
+
+// step runs one step; false stops the case.
+func (r *caseRun) step(st *Step) bool {
+	switch st.Op {
+	case OpOpen:
+		return r.open(st.Conn)
+	case OpConnect:
+		if _, ok := r.conns[st.Conn]; !ok || r.conns[st.Conn].closed {
+			if !r.open(st.Conn) {
+				return false
+			}
+		}
+		if !r.sendConnect(st) {
+			return false
+		}
+		return r.expect(st, r.within(st, r.o.Timeout))
+	case OpSend, OpDisconnect:
+		cn, ok := r.conn(st)
+		if !ok {
+			return false
+		}
+		p, err := codec.Parse(substitute(st.Packet, r.vars))
+		if err != nil {
+			return r.errorf("line %d: %v", st.Line, err)
+		}
+		if !r.send(cn, p) {
+			return false
+		}
+		if st.Op == OpDisconnect {
+			time.Sleep(20 * time.Millisecond) // let the DISCONNECT leave before the FIN
+			cn.close()
+			r.log(cn.name, "close", "closed by the tester", "", "")
+		}
+		return true
+	case OpSendHex:
+		cn, ok := r.conn(st)
+		if !ok {
+			return false
+		}
+		b, _ := hex.DecodeString(st.Hex)
+		text := "raw bytes"
+		d := codec.Decoder{Version: cn.version, Lenient: true}
+		if p, _, err := d.Decode(b); err == nil {
+			text = "raw: " + codec.Format(p)
+		}
+		r.log(cn.name, "send", text, hex.EncodeToString(b), "")
+		if err := cn.write(b); err != nil {
+			return r.fail(len(r.res.Transcript)-1, "", "write failed: "+err.Error())
+		}
+		return true
+	case OpExpect, OpExpectUnorder:
+		return r.expect(st, r.within(st, r.o.Timeout))
+	case OpExpectNone:
+		return r.expectNone(st)
+	case OpExpectClose:
+		return r.expectClose(st)
+	case OpClose:
+		cn, ok := r.conn(st)
+		if !ok {
+			return false
+		}
+		cn.close()
+		r.log(cn.name, "close", "network connection dropped by the tester (no DISCONNECT)", "", "")
+		return true
+	case OpWait:
+		select {
+		case <-time.After(st.Within):
+		case <-r.ctx.Done():
+		}
+		return true
+	}
+	return r.errorf("line %d: unknown step %s", st.Line, st.Op)
+}
+
+func (r *caseRun) conn(st *Step) (*conn, bool) {
+	cn, ok := r.conns[st.Conn]
+	if !ok {
+		return nil, r.errorf("line %d: connection %q is not open (open or connect it first)", st.Line, st.Conn)
+	}
+	return cn, true
+}
+
+func (r *caseRun) open(name string) bool {
+	if old, ok := r.conns[name]; ok {
+		old.close()
+	}
+	dctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	nc, err := r.o.Target.Dial(dctx)
+	if err != nil {
+		r.log(name, "info", "connect to "+r.o.Target.URL+" failed: "+err.Error(), "", "")
+		return r.errorf("cannot open connection %s to %s: %v", name, r.o.Target.URL, err)
+	}
+	r.conns[name] = newConn(name, nc, r.v)
+	r.log(name, "info", "network connection open to "+r.o.Target.URL, "", "")
+	return true
+}
+
+// sendConnect completes the CONNECT line with what the case leaves out:
+// the version under test, a unique client id, a keep alive and credentials.
+func (r *caseRun) sendConnect(st *Step) bool {
+	cn := r.conns[st.Conn]
+	text := st.Packet
+	if text == "" {
+		text = "CONNECT clean"
+	}
+	_, fields, _ := codec.ParseFields(text)
+	has := map[string]bool{}
+	for _, f := range fields {
+		has[f.Name] = true
+	}
+	if !has["v"] {
+		text += " v=" + r.v.String()
+	}
+	if !has["client-id"] {
+		text += ` client-id="${cid}-` + st.Conn + `"`
+	}
+	if !has["keepalive"] {
+		text += " keepalive=60"
+	}
+	if !has["username"] && r.o.Username != "" {
+		text += " username=" + quote(r.o.Username)
+	}
+	if !has["password"] && r.o.Password != "" {
+		text += " password=" + quote(r.o.Password)
+	}
+	p, err := codec.Parse(substitute(text, r.vars))
+	if err != nil {
+		return r.errorf("line %d: %v", st.Line, err)
+	}
+	c := p.(*codec.Connect)
+	cn.version, cn.clientID = c.ProtocolLevel, string(c.ClientID)
+	if !c.CleanStart || c.Props.SessionExpiry > 0 {
+		r.sessions[cn.clientID] = c.ProtocolLevel
+	}
+	if c.WillFlag && c.WillRetain && len(c.WillPayload) > 0 {
+		r.retained[string(c.WillTopic)] = c.ProtocolLevel
+	}
+	return r.send(cn, c)
+}
+
+func (r *caseRun) send(cn *conn, p codec.Packet) bool {
+	if c, ok := p.(*codec.Connect); ok {
+		cn.version = c.ProtocolLevel
+	}
+	if pub, ok := p.(*codec.Publish); ok && pub.Retain && len(pub.Payload) > 0 && len(pub.Topic) > 0 {
+		r.retained[string(pub.Topic)] = cn.version
+	}
+	b := p.Append(nil, cn.version)
+	at := r.log(cn.name, "send", codec.Format(p), hex.EncodeToString(b), "")
+	if err := cn.write(b); err != nil {
+		return r.fail(at, "", "write failed: "+err.Error())
+	}
+	return true
+}
+
+// received decodes an arrival for the transcript and the matcher.
+type received struct {
+	ev     inbound
+	pkt    codec.Packet
+	closed bool
+	bad    error // strict decoding failed: the broker sent a malformed packet
+	at     int   // transcript index
+}
+
+func (r *caseRun) receive(cn *conn, ev inbound) received {
+	rv := received{ev: ev}
+	if ev.err != nil {
+		cn.closed = true
+		if isClosedErr(ev.err) {
+			rv.closed = true
+			rv.at = r.logAt(ev.at, cn.name, "close", "network connection closed by the broker", "", "")
+		} else {
+			rv.bad = ev.err
+			rv.at = r.logAt(ev.at, cn.name, "recv", "unreadable bytes", "", ev.err.Error())
+		}
+		return rv
+	}
+	cn.dec.Version = cn.version
+	p, _, err := cn.dec.Decode(ev.raw)
+	if err != nil {
+		rv.bad = err
+		lenient := codec.Decoder{Version: cn.version, Lenient: true}
+		text := "malformed packet"
+		if lp, _, lerr := lenient.Decode(ev.raw); lerr == nil {
+			text = codec.Format(lp)
+		}
+		rv.at = r.logAt(ev.at, cn.name, "recv", text, hex.EncodeToString(ev.raw), err.Error())
+		return rv
+	}
+	rv.pkt = p
+	rv.at = r.logAt(ev.at, cn.name, "recv", codec.Format(p), hex.EncodeToString(ev.raw), "")
+	return rv
+}
+
+func (r *caseRun) logAt(t time.Time, conn, dir, text, hexs, note string) int {
+	r.res.Transcript = append(r.res.Transcript, Event{At: t.Sub(r.start), Conn: conn, Dir: dir, Text: text, Hex: hexs, Note: note})
+	return len(r.res.Transcript) - 1
+}
+
+func patternsText(ps []*Pattern) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Text
+	}
+	return strings.Join(s, " || ")
+}
+
+// expect takes the next arrival (expect) or the next len(patterns) arrivals
+// in any order (expect-unordered) and matches them.
+func (r *caseRun) expect(st *Step, deadline time.Time) bool {
+	cn, ok := r.conn(st)
+	if !ok {
+		return false
+	}
+	n := 1
+	if st.Op == OpExpectUnorder {
+		n = len(st.Patterns)
+	}
+	open := append([]*Pattern(nil), st.Patterns...)
+	for k := 0; k < n; k++ {
+		want := patternsText(open)
+		ev, ok := cn.next(deadline)
+		if !ok {
+			at := r.log(cn.name, "info", "nothing arrived", "", "")
+			return r.fail(at, want, fmt.Sprintf("line %d: expected %s within %s, nothing arrived", st.Line, want, r.waited(st)))
+		}
+		rv := r.receive(cn, ev)
+		if rv.bad != nil {
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: the broker sent a malformed packet: %v", st.Line, rv.bad))
+		}
+		m := matcher{vars: r.vars}
+		hit, why := -1, ""
+		for i, p := range open {
+			if rv.closed {
+				if p.Closed {
+					hit = i
+					break
+				}
+				why = "the connection was closed"
+				continue
+			}
+			ok, w := m.match(p, rv.pkt)
+			if ok {
+				hit = i
+				break
+			}
+			if why == "" || (p.Type == rv.pkt.Type() && !strings.HasPrefix(w, "expected ")) {
+				why = w
+			}
+		}
+		if hit < 0 {
+			if rv.closed {
+				why = "the broker closed the connection"
+			}
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected %s; %s", st.Line, want, why))
+		}
+		if st.Op == OpExpect {
+			return true
+		}
+		open = append(open[:hit], open[hit+1:]...)
+	}
+	return true
+}
+
+func (r *caseRun) waited(st *Step) time.Duration {
+	if st.Within > 0 {
+		return st.Within
+	}
+	return r.o.Timeout
+}
+
+// expectNone passes when nothing (matching) arrives for the whole window.
+func (r *caseRun) expectNone(st *Step) bool {
+	cn, ok := r.conn(st)
+	if !ok {
+		return false
+	}
+	d := st.Within
+	if d == 0 {
+		d = 500 * time.Millisecond
+	}
+	deadline := time.Now().Add(d)
+	var keep []inbound
+	defer func() { cn.unread(keep...) }()
+	for {
+		ev, ok := cn.next(deadline)
+		if !ok {
+			r.log(cn.name, "info", fmt.Sprintf("nothing arrived for %s, as expected", d), "", "")
+			return true
+		}
+		rv := r.receive(cn, ev)
+		if rv.closed {
+			return r.fail(rv.at, "nothing", fmt.Sprintf("line %d: expected nothing for %s, the broker closed the connection", st.Line, d))
+		}
+		if rv.bad != nil {
+			return r.fail(rv.at, "nothing", fmt.Sprintf("line %d: expected nothing for %s, got a malformed packet: %v", st.Line, d, rv.bad))
+		}
+		if len(st.Patterns) == 0 {
+			return r.fail(rv.at, "nothing", fmt.Sprintf("line %d: expected nothing for %s, got %s", st.Line, d, rv.pkt.Type()))
+		}
+		m := matcher{vars: r.vars}
+		for _, p := range st.Patterns {
+			if ok, _ := m.match(p, rv.pkt); ok {
+				return r.fail(rv.at, "no "+p.Text, fmt.Sprintf("line %d: expected no %s for %s, got one", st.Line, p.Text, d))
+			}
+		}
+		// Not what this step watches for: leave it for the next step. It
+		// is already in the transcript.
+		r.res.Transcript = r.res.Transcript[:rv.at]
+		keep = append(keep, ev)
+	}
+}
+
+// expectClose passes when the broker closes the connection within the
+// window. A 5.0 DISCONNECT before the close is allowed; if its reason is not
+// among the expected ones the case still passes (closing is the MUST, the
+// reason a SHOULD) and the deviation is noted.
+func (r *caseRun) expectClose(st *Step) bool {
+	cn, ok := r.conn(st)
+	if !ok {
+		return false
+	}
+	d := st.Within
+	if d == 0 {
+		d = 3 * time.Second
+	}
+	deadline := time.Now().Add(d)
+	want := "closed"
+	for {
+		ev, ok := cn.next(deadline)
+		if !ok {
+			at := r.log(cn.name, "info", fmt.Sprintf("still open after %s", d), "", "")
+			return r.fail(at, want, fmt.Sprintf("line %d: expected the broker to close the connection within %s; it stayed open", st.Line, d))
+		}
+		rv := r.receive(cn, ev)
+		switch {
+		case rv.closed:
+			return true
+		case rv.bad != nil:
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected the connection to be closed, got a malformed packet: %v", st.Line, rv.bad))
+		case rv.pkt.Type() == codec.DISCONNECT && cn.version == codec.V5:
+			rc := rv.pkt.(*codec.Disconnect).ReasonCode
+			if len(st.Reasons) > 0 && !containsReason(st.Reasons, rc) {
+				r.res.Notes = append(r.res.Notes, fmt.Sprintf("line %d: DISCONNECT reason %s; the spec suggests %s",
+					st.Line, rc.Name(codec.DISCONNECT), reasonsText(st.Reasons)))
+			}
+		case rv.pkt.Type() == codec.CONNACK && rc(rv.pkt) >= 0x80:
+			// A refusing CONNACK before the close is how a server reports
+			// a bad CONNECT.
+			if len(st.Reasons) > 0 && !containsReason(st.Reasons, codec.ReasonCode(rc(rv.pkt))) {
+				r.res.Notes = append(r.res.Notes, fmt.Sprintf("line %d: CONNACK reason 0x%02x; the spec suggests %s",
+					st.Line, rc(rv.pkt), reasonsText(st.Reasons)))
+			}
+		case rv.pkt.Type() == codec.CONNACK && cn.version != codec.V5 && rc(rv.pkt) != 0:
+		default:
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected the connection to be closed, got %s", st.Line, rv.pkt.Type()))
+		}
+	}
+}
+
+func rc(p codec.Packet) int { return int(p.(*codec.Connack).ReasonCode) }
+
+func containsReason(rs []codec.ReasonCode, rc codec.ReasonCode) bool {
+	for _, x := range rs {
+		if x == rc {
+			return true
+		}
+	}
+	return false
+}
+
+func reasonsText(rs []codec.ReasonCode) string {
+	s := make([]string, len(rs))
+	for i, x := range rs {
+		s[i] = x.Name(codec.DISCONNECT)
+	}
+	return strings.Join(s, " or ")
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// cleanup removes what the case left on the broker: retained messages and
+// persistent sessions, so cases never disturb each other or other users.
+func (r *caseRun) cleanup() {
+	if len(r.retained) == 0 && len(r.sessions) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	topics := make([]string, 0, len(r.retained))
+	for t := range r.retained {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	for id, v := range r.sessions {
+		r.clean(ctx, v, id, nil)
+	}
+	if len(topics) > 0 {
+		v := codec.V311
+		for _, tv := range r.retained {
+			v = tv
+		}
+		r.clean(ctx, v, r.res.ID[:0]+mustVar(r.vars, "cid")+"-cl", topics)
+	}
+}
+
+func mustVar(v *vars, name string) string { s, _ := v.lookup(name); return s }
+
+// clean connects with a clean session as clientID (ending any session the
+// case left) and clears retained messages on topics.
+func (r *caseRun) clean(ctx context.Context, v codec.Version, clientID string, topics []string) {
+	nc, err := r.o.Target.Dial(ctx)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(3 * time.Second))
+	c := &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: v, CleanStart: true, ClientID: []byte(clientID), KeepAlive: 10}
+	if v == codec.V31 {
+		c.ProtocolName = []byte("MQIsdp")
+	}
+	if r.o.Username != "" {
+		c.UsernameFlag, c.Username = true, []byte(r.o.Username)
+	}
+	if r.o.Password != "" {
+		c.PasswordFlag, c.Password = true, []byte(r.o.Password)
+	}
+	buf := c.Append(nil, v)
+	for i, t := range topics {
+		buf = (&codec.Publish{QoS: 1, PacketID: uint16(i + 1), Retain: true, Topic: []byte(t)}).Append(buf, v)
+	}
+	buf = (&codec.Disconnect{}).Append(buf, v)
+	if _, err := nc.Write(buf); err != nil {
+		return
+	}
+	// Wait for the PUBACKs so the clears are processed before we leave.
+	rd := codec.NewReader(nc, 512)
+	rd.Version = v
+	for acks := 0; acks < len(topics); {
+		p, err := rd.ReadPacket()
+		if err != nil {
+			return
+		}
+		if p.Type() == codec.PUBACK {
+			acks++
+		}
+	}
+}
