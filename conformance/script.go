@@ -100,17 +100,34 @@ var (
 	capNameRe  = regexp.MustCompile(`^[a-z][a-z0-9\-]*$`)
 )
 
+// Untestable records a server-side statement no network test can observe,
+// and why, so coverage reports it honestly instead of as missing.
+type Untestable struct {
+	ID      string
+	Version codec.Version
+	Reason  string
+	File    string
+	Line    int
+}
+
 // ParseScript reads a suite file. name is used in error positions.
 func ParseScript(name, src string) ([]*Case, error) {
+	cases, _, err := parseScript(name, src)
+	return cases, err
+}
+
+func parseScript(name, src string) ([]*Case, []Untestable, error) {
 	p := scriptParser{file: name, lines: strings.Split(src, "\n")}
-	return p.parse()
+	cases, err := p.parse()
+	return cases, p.untestable, err
 }
 
 type scriptParser struct {
-	file    string
-	lines   []string
-	section string
-	secName string
+	file       string
+	lines      []string
+	section    string
+	secName    string
+	untestable []Untestable
 }
 
 func (p *scriptParser) errf(line, col int, format string, a ...any) error {
@@ -160,6 +177,19 @@ func (p *scriptParser) parse() ([]*Case, error) {
 					return nil, p.errf(ln, col, "section needs a number and a title: section 3.3 PUBLISH")
 				}
 				p.section, p.secName = num, name
+			case "untestable", "untestable@3.1.1", "untestable@5.0":
+				id, reason := cut(rest)
+				if !strings.HasPrefix(id, "MQTT-") || reason == "" {
+					return nil, p.errf(ln, col, "untestable needs a statement ID and the reason it cannot be tested over the network")
+				}
+				vs := []codec.Version{codec.V311, codec.V5}
+				if _, at, ok := strings.Cut(word, "@"); ok {
+					v, _ := codec.ParseVersion(at)
+					vs = []codec.Version{v}
+				}
+				for _, v := range vs {
+					p.untestable = append(p.untestable, Untestable{ID: id, Version: v, Reason: reason, File: p.file, Line: ln})
+				}
 			case "case":
 				if !caseIDRe.MatchString(rest) {
 					return nil, p.errf(ln, col+5, "case ID %q must be lower-case letters, digits, '.' and '-'", rest)
@@ -168,7 +198,7 @@ func (p *scriptParser) parse() ([]*Case, error) {
 					Statements: map[codec.Version][]string{}, File: p.file, Line: ln}
 				startLine = i
 			default:
-				return nil, p.errf(ln, col, "expected 'case ID' or 'section N TITLE', found %q", word)
+				return nil, p.errf(ln, col, "expected 'case ID', 'section N TITLE' or 'untestable[@V] ID REASON', found %q", word)
 			}
 			continue
 		}

@@ -18,10 +18,26 @@ var builtin embed.FS
 //go:embed statements/*.tsv
 var statementFiles embed.FS
 
+// Suite is every loaded case plus the statements declared untestable.
+type Suite struct {
+	Cases      []*Case
+	Untestable []Untestable
+}
+
 // Load reads the built-in suites and, when dir is set, the *.mqtts files in
 // dir; a user case with the ID of a built-in case replaces it.
 func Load(dir string) ([]*Case, error) {
+	s, err := LoadSuite(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Cases, nil
+}
+
+// LoadSuite is Load keeping the untestable declarations.
+func LoadSuite(dir string) (*Suite, error) {
 	var cases []*Case
+	var untestable []Untestable
 	err := fs.WalkDir(builtin, "suites", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -30,8 +46,9 @@ func Load(dir string) ([]*Case, error) {
 		if err != nil {
 			return err
 		}
-		cs, err := ParseScript("builtin:"+path, string(b))
+		cs, un, err := parseScript("builtin:"+path, string(b))
 		cases = append(cases, cs...)
+		untestable = append(untestable, un...)
 		return err
 	})
 	if err != nil {
@@ -55,10 +72,11 @@ func Load(dir string) ([]*Case, error) {
 			if err != nil {
 				return nil, err
 			}
-			cs, err := ParseScript(f, string(b))
+			cs, un, err := parseScript(f, string(b))
 			if err != nil {
 				return nil, err
 			}
+			untestable = append(untestable, un...)
 			for _, c := range cs {
 				if i, ok := index[c.ID]; ok {
 					cases[i] = c
@@ -72,7 +90,29 @@ func Load(dir string) ([]*Case, error) {
 	if err := Check(cases); err != nil {
 		return nil, err
 	}
-	return cases, nil
+	if err := checkUntestable(untestable); err != nil {
+		return nil, err
+	}
+	return &Suite{Cases: cases, Untestable: untestable}, nil
+}
+
+func checkUntestable(us []Untestable) error {
+	var errs []string
+	for _, v := range []codec.Version{codec.V311, codec.V5} {
+		known := map[string]bool{}
+		for _, s := range Statements(v) {
+			known[s.ID] = true
+		}
+		for _, u := range us {
+			if u.Version == v && !known[u.ID] {
+				errs = append(errs, fmt.Sprintf("%s:%d: untestable %s: MQTT %s has no such statement", u.File, u.Line, u.ID, v))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return nil
 }
 
 // Statement is one normative statement of a spec version.
