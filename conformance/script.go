@@ -377,7 +377,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		}
 		pt, err := ParsePattern(pat)
 		if err != nil {
-			return st, p.errAtPattern(ln, col, rest, pat, err)
+			return st, p.errAtPattern(ln, col, pat, err)
 		}
 		st.Patterns = []*Pattern{pt}
 		if err := checkNotation(pkt); pkt != "" && err != nil {
@@ -410,7 +410,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 			for _, alt := range splitAlternatives(t.text) {
 				pt, err := ParsePattern(alt)
 				if err != nil {
-					return st, p.errAtPattern(t.line, t.col, t.text, alt, err)
+					return st, p.errAtPattern(t.line, t.col, alt, err)
 				}
 				st.Patterns = append(st.Patterns, pt)
 			}
@@ -434,10 +434,11 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 	return st, nil
 }
 
-func (p *scriptParser) errAtPattern(ln, col int, lineText, pat string, err error) error {
-	off := strings.Index(lineText, pat)
+// errAtPattern places a pattern's parse error at its column in the source line.
+func (p *scriptParser) errAtPattern(ln, col int, pat string, err error) error {
+	off := strings.Index(p.lines[ln-1], pat)
 	if pe, ok := err.(*codec.ParseError); ok && off >= 0 {
-		return p.errf(ln, col+off+pe.Col-1, "%s", pe.Msg)
+		return p.errf(ln, off+pe.Col, "%s", pe.Msg)
 	}
 	return p.errf(ln, col, "%v", err)
 }
