@@ -56,6 +56,12 @@ func rule(v Version, id311, id5 string) string {
 	return id311
 }
 
+// section names the part of the spec of version v that a rule without a
+// statement ID comes from, as a suffix for the error message.
+func section(v Version, s311, s5 string) string {
+	return " (section " + rule(v, s311, s5) + ")"
+}
+
 func malformed(t Type, field string, off int, rule, msg string) *Error {
 	return &Error{Rule: rule, Reason: MalformedPacket, Type: t, Field: field, Offset: off, Msg: msg}
 }

@@ -52,22 +52,20 @@ func Varint(b []byte) (v, n int, overlong, nonMinimal bool) {
 }
 
 // ParseFixedHeader reads the fixed header at the start of b. It returns
-// ErrShortBuffer if b ends inside the header.
+// ErrShortBuffer if b ends inside the header. A Remaining Length longer than
+// it needs to be still frames the packet; DecodeBody reports it.
 func ParseFixedHeader(b []byte, v Version) (FixedHeader, error) {
 	if len(b) < 2 {
 		return FixedHeader{}, ErrShortBuffer
 	}
 	fh := FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f}
-	rl, n, overlong, nonMin := Varint(b[1:])
+	rl, n, overlong, _ := Varint(b[1:])
 	switch {
 	case overlong:
-		return fh, malformed(fh.Type, "remaining length", 1, rule(v, "", "MQTT-1.5.5-1"),
-			"Variable Byte Integer longer than 4 bytes")
+		return fh, malformed(fh.Type, "remaining length", 1, "",
+			"Variable Byte Integer longer than 4 bytes"+section(v, "2.2.3", "1.5.5"))
 	case n == 0:
 		return fh, ErrShortBuffer
-	case nonMin && v == V5:
-		return fh, malformed(fh.Type, "remaining length", 1, "MQTT-1.5.5-1",
-			"Variable Byte Integer not encoded in the minimum number of bytes")
 	}
 	fh.Remaining, fh.Size = rl, 1+n
 	return fh, nil
@@ -85,7 +83,7 @@ type cursor struct {
 }
 
 func (c *cursor) short(field string) *Error {
-	return malformed(c.t, field, c.i, rule(c.v, "", ""), "packet ends before the field does")
+	return malformed(c.t, field, c.i, "", "packet ends before the field does"+section(c.v, "2.2.3", "2.1.4"))
 }
 
 func (c *cursor) left() int { return c.end - c.i }
@@ -119,11 +117,11 @@ func (c *cursor) varint(field string) (int, error) {
 	v, n, overlong, nonMin := Varint(c.b[c.i:c.end])
 	switch {
 	case overlong:
-		return 0, malformed(c.t, field, start, rule(c.v, "", "MQTT-1.5.5-1"), "Variable Byte Integer longer than 4 bytes")
+		return 0, malformed(c.t, field, start, "", "Variable Byte Integer longer than 4 bytes"+section(c.v, "2.2.3", "1.5.5"))
 	case n == 0:
 		return 0, c.short(field)
 	case nonMin:
-		if err := c.d.violate(malformed(c.t, field, start, "MQTT-1.5.5-1",
+		if err := c.d.violate(malformed(c.t, field, start, rule(c.v, "", "MQTT-1.5.5-1"),
 			"Variable Byte Integer not encoded in the minimum number of bytes")); err != nil {
 			return 0, err
 		}
@@ -140,7 +138,7 @@ func (c *cursor) binary(field string) ([]byte, error) {
 	}
 	if c.end-c.i < int(n) {
 		c.i -= 2
-		return nil, malformed(c.t, field, c.i, "", "length prefix overruns the packet")
+		return nil, malformed(c.t, field, c.i, "", "length prefix overruns the packet"+section(c.v, "2.2.3", "2.1.4"))
 	}
 	c.i += int(n)
 	return c.b[c.i-int(n) : c.i], nil
@@ -165,6 +163,9 @@ func (c *cursor) str(field string) ([]byte, error) {
 // checkUTF8 enforces well-formed UTF-8 without surrogates or U+0000. Go's
 // utf8.Valid already rejects encoded surrogates (ED A0..BF xx).
 func checkUTF8(s []byte, v Version) *Error {
+	if isPlainASCII(s) {
+		return nil
+	}
 	if i := bytes.IndexByte(s, 0); i >= 0 {
 		return malformed(0, "", i, rule(v, "MQTT-1.5.3-2", "MQTT-1.5.4-2"), "string contains U+0000")
 	}

@@ -378,7 +378,7 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 		return err
 	}
 	if n > c.left() {
-		return malformed(c.t, "property length", lenAt, "", "property length overruns the packet")
+		return malformed(c.t, "property length", lenAt, "", "property length overruns the packet (section 2.2.2.1)")
 	}
 	outer := c.end
 	c.end = c.i + n
@@ -408,7 +408,7 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 		}
 		repeats := pi.Repeats && (pi.ID == PropUser || on == PUBLISH)
 		if p.present&pi.bit != 0 && !repeats {
-			if err := c.d.violate(protocolErr(c.t, pi.Name, at, "", "property included more than once")); err != nil {
+			if err := c.d.violate(protocolErr(c.t, pi.Name, at, "", "property included more than once"+propSection(on))); err != nil {
 				return err
 			}
 		}
@@ -461,16 +461,26 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 			}
 			p.User = append(p.User, UserProperty{Key: k, Value: v})
 		}
-		if err := c.checkPropValue(p, pi, at); err != nil {
+		if err := c.checkPropValue(p, pi, on, at); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// propSections are the 5.0 sections on each packet's properties (index 0:
+// the Will Properties); each property has its own subsection there.
+var propSections = [16]string{"3.1.3.2", "3.1.2.11", "3.2.2.3", "3.3.2.3", "3.4.2.2", "3.5.2.2", "3.6.2.2",
+	"3.7.2.2", "3.8.2.1", "3.9.2.1", "3.10.2.1", "3.11.2.1", "", "", "3.14.2.2", "3.15.2.2"}
+
+func propSection(on Type) string { return " (section " + propSections[on] + ")" }
+
 // checkPropValue enforces the value ranges the spec gives per property.
-func (c *cursor) checkPropValue(p *Properties, pi *PropInfo, at int) error {
+func (c *cursor) checkPropValue(p *Properties, pi *PropInfo, on Type, at int) error {
 	bad := func(rule, msg string) error {
+		if rule == "" {
+			msg += propSection(on)
+		}
 		return c.d.violate(protocolErr(c.t, pi.Name, at, rule, msg))
 	}
 	switch pi.ID {
@@ -493,7 +503,9 @@ func (c *cursor) checkPropValue(p *Properties, pi *PropInfo, at int) error {
 		}
 	case PropTopicAlias:
 		if p.TopicAlias == 0 {
-			return bad("MQTT-3.3.2-8", "topic alias 0")
+			// The receiver answers with Topic Alias invalid (section 3.3.4).
+			return c.d.violate(&Error{Rule: rule(c.v, "", "MQTT-3.3.2-8"), Reason: TopicAliasInvalid, Type: c.t, Field: pi.Name,
+				Offset: at, Msg: "topic alias 0"})
 		}
 	case PropSubscriptionID:
 		if id := p.SubscriptionIDs[len(p.SubscriptionIDs)-1]; id == 0 {
@@ -501,7 +513,13 @@ func (c *cursor) checkPropValue(p *Properties, pi *PropInfo, at int) error {
 		}
 	case PropResponseTopic:
 		if hasWildcard(p.ResponseTopic) {
-			return bad("MQTT-3.3.2-14", "response topic contains a wildcard")
+			r := rule(c.v, "", "MQTT-3.3.2-14")
+			if on == willProps {
+				// A Will's Response Topic has no statement of its own; it
+				// is a Topic Name like any other.
+				r = rule(c.v, "", "MQTT-4.7.0-1")
+			}
+			return bad(r, "response topic contains a wildcard")
 		}
 	}
 	return nil

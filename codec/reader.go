@@ -40,8 +40,7 @@ func (r *Reader) ReadRaw() (FixedHeader, []byte, error) {
 		if err == nil {
 			total := fh.Size + fh.Remaining
 			if r.MaxPacketSize > 0 && total > r.MaxPacketSize {
-				return fh, nil, &Error{Reason: PacketTooLarge, Type: fh.Type, Field: "remaining length", Offset: 1,
-					Msg: "packet exceeds the maximum packet size"}
+				return fh, nil, tooLarge(fh.Type, total, r.MaxPacketSize, r.version())
 			}
 			if r.end-r.start >= total {
 				r.raw = r.buf[r.start : r.start+total]

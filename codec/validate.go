@@ -18,7 +18,10 @@ func CheckTopicName(s []byte, v Version) error {
 
 func checkTopicName(s []byte, v Version) *Error {
 	if len(s) == 0 {
-		return protocolErr(0, "", 0, rule(v, "MQTT-4.7.3-1", "MQTT-4.7.3-1"), "empty topic name")
+		return protocolErr(0, "", 0, "MQTT-4.7.3-1", "empty topic name")
+	}
+	if hasNoWildcard(s) {
+		return nil
 	}
 	for i, c := range s {
 		if c == '+' || c == '#' {
@@ -49,17 +52,24 @@ func checkTopicFilter(s []byte, v Version) *Error {
 		if slash >= 0 {
 			name = rest[:slash]
 		}
-		if len(name) == 0 || bytes.ContainsAny(name, "+#") {
-			return &Error{Rule: "MQTT-4.8.2-1", Reason: TopicFilterInvalid, Offset: len("$share/"),
-				Msg: "share name must be non-empty and contain no '/', '+' or '#'"}
+		if len(name) == 0 {
+			return &Error{Rule: rule(v, "", "MQTT-4.8.2-1"), Reason: TopicFilterInvalid, Offset: len("$share/"),
+				Msg: "empty share name"}
+		}
+		if i := bytes.IndexAny(name, "+#"); i >= 0 {
+			return &Error{Rule: rule(v, "", "MQTT-4.8.2-2"), Reason: TopicFilterInvalid, Offset: len("$share/") + i,
+				Msg: "share name contains a wildcard"}
 		}
 		if slash < 0 || slash == len(rest)-1 {
-			return &Error{Rule: "MQTT-4.8.2-2", Reason: TopicFilterInvalid, Offset: len(s),
+			return &Error{Rule: rule(v, "", "MQTT-4.8.2-2"), Reason: TopicFilterInvalid, Offset: len(s),
 				Msg: "shared subscription has no topic filter after the share name"}
 		}
 		off = len("$share/") + slash + 1
 	}
 	f := s[off:]
+	if hasNoWildcard(f) {
+		return nil
+	}
 	for i, c := range f {
 		switch c {
 		case '#':
@@ -113,7 +123,7 @@ var reasonsV3 = [16]reasonSet{
 // reasonRules names the statement that obliges a sender to use only the
 // listed codes.
 var reasonRulesV5 = [16]string{CONNACK: "MQTT-3.2.2-8", PUBACK: "MQTT-3.4.2-1", PUBREC: "MQTT-3.5.2-1",
-	PUBREL: "MQTT-3.6.2-1", PUBCOMP: "MQTT-3.7.2-1", SUBACK: "MQTT-3.9.3-1", UNSUBACK: "MQTT-3.11.3-1",
+	PUBREL: "MQTT-3.6.2-1", PUBCOMP: "MQTT-3.7.2-1", SUBACK: "MQTT-3.9.3-2", UNSUBACK: "MQTT-3.11.3-2",
 	DISCONNECT: "MQTT-3.14.2-1", AUTH: "MQTT-3.15.2-1"}
 
 // ValidReason reports whether packet type t may carry rc in version v.
@@ -128,12 +138,12 @@ func (c *cursor) checkReason(rc ReasonCode, at int) error {
 	if ValidReason(c.t, rc, c.v) {
 		return nil
 	}
-	r := reasonRulesV5[c.t]
+	r, msg := reasonRulesV5[c.t], "0x"+hex2(byte(rc))+" is not a reason code of "+c.t.String()
 	if c.v != V5 {
-		r = ""
-		if c.t == SUBACK {
-			r = "MQTT-3.9.3-2"
+		r = rule(c.v, "MQTT-3.9.3-2", "")
+		if c.t == CONNACK {
+			r, msg = "", msg+" (section 3.2.2.3)"
 		}
 	}
-	return c.d.violate(protocolErr(c.t, "reason code", at, r, "0x"+hex2(byte(rc))+" is not a reason code of "+c.t.String()))
+	return c.d.violate(protocolErr(c.t, "reason code", at, r, msg))
 }
