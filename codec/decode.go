@@ -63,7 +63,6 @@ func (d *Decoder) version() Version {
 // Decode reads one packet from the start of b. It returns the packet, the
 // bytes it used, and ErrShortBuffer when b holds only part of it.
 func (d *Decoder) Decode(b []byte) (Packet, int, error) {
-	d.Violations = d.Violations[:0]
 	v := d.version()
 	fh, err := ParseFixedHeader(b, v)
 	if err != nil {
@@ -71,8 +70,7 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	}
 	total := fh.Size + fh.Remaining
 	if d.MaxPacketSize > 0 && total > d.MaxPacketSize {
-		return nil, 0, &Error{Reason: PacketTooLarge, Type: fh.Type, Field: "remaining length", Offset: 1,
-			Msg: "packet of " + strconv.Itoa(total) + " bytes exceeds the maximum packet size " + strconv.Itoa(d.MaxPacketSize)}
+		return nil, 0, tooLarge(fh.Type, total, d.MaxPacketSize, v)
 	}
 	if len(b) < total {
 		return nil, 0, ErrShortBuffer
@@ -81,10 +79,26 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	return p, total, err
 }
 
+// tooLarge reports a packet over the receiver's Maximum Packet Size (a
+// local limit in 3.1.1, where the Remaining Length is all there is).
+func tooLarge(t Type, total, max int, v Version) *Error {
+	return &Error{Reason: PacketTooLarge, Type: t, Field: "remaining length", Offset: 1,
+		Msg: "packet of " + strconv.Itoa(total) + " bytes exceeds the maximum packet size " + strconv.Itoa(max) +
+			section(v, "2.2.3", "3.1.2.11.4")}
+}
+
 // DecodeBody decodes a packet whose fixed header has been read; pkt is the
 // whole packet, fixed header included.
 func (d *Decoder) DecodeBody(fh FixedHeader, pkt []byte) (Packet, error) {
+	d.Violations = d.Violations[:0]
 	v := d.version()
+	// A last length byte of 0 after a continuation adds nothing.
+	if v == V5 && fh.Size > 2 && pkt[fh.Size-1] == 0 {
+		if err := d.violate(malformed(fh.Type, "remaining length", 1, rule(v, "", "MQTT-1.5.5-1"),
+			"Variable Byte Integer not encoded in the minimum number of bytes")); err != nil {
+			return nil, err
+		}
+	}
 	if fh.Type == CONNECT {
 		v = 0 // the packet names its own version
 	}
@@ -125,13 +139,13 @@ func (d *Decoder) DecodeBody(fh FixedHeader, pkt []byte) (Packet, error) {
 		}
 		p, err = &d.Auth, c.reasonAndProps(&d.Auth.ReasonCode, &d.Auth.Props)
 	default:
-		return nil, malformed(fh.Type, "packet type", 0, "", "reserved packet type 0 (section 2.1.2)")
+		return nil, malformed(fh.Type, "packet type", 0, "", "reserved packet type 0"+section(v, "2.2.1", "2.1.2"))
 	}
 	if err != nil {
 		return nil, err
 	}
 	if c.i != len(pkt) {
-		return nil, malformed(fh.Type, "remaining length", c.i, "", "remaining length exceeds the packet's content by "+strconv.Itoa(len(pkt)-c.i)+" bytes")
+		return nil, malformed(fh.Type, "remaining length", c.i, "", "remaining length exceeds the packet's content by "+strconv.Itoa(len(pkt)-c.i)+" bytes"+section(v, "2.2.3", "2.1.4"))
 	}
 	if err := d.directionRules(p, &c); err != nil {
 		return nil, err
@@ -145,7 +159,7 @@ func (c *cursor) checkFlags(fh FixedHeader) error {
 	if fh.Type == PUBLISH {
 		qos := fh.Flags >> 1 & 3
 		if qos == 3 {
-			return malformed(PUBLISH, "qos", 0, "MQTT-3.3.1-4", "both QoS bits set (QoS 3)")
+			return c.d.violate(malformed(PUBLISH, "qos", 0, "MQTT-3.3.1-4", "both QoS bits set (QoS 3)"))
 		}
 		if qos == 0 && fh.Flags&0x08 != 0 {
 			return c.d.violate(malformed(PUBLISH, "dup", 0, "MQTT-3.3.1-2", "DUP set on a QoS 0 message"))
@@ -153,10 +167,28 @@ func (c *cursor) checkFlags(fh FixedHeader) error {
 		return nil
 	}
 	if want := requiredFlags(fh.Type); fh.Flags != want && fh.Type != 0 {
-		return c.d.violate(malformed(fh.Type, "flags", 0, rule(c.v, "MQTT-2.2.2-2", "MQTT-2.1.3-1"),
+		return c.d.violate(malformed(fh.Type, "flags", 0, flagsRule(fh.Type, c.v),
 			"reserved flags 0x"+hex2(fh.Flags)+", must be 0x"+hex2(want)))
 	}
 	return nil
+}
+
+// flagsRule names the statement on a packet type's reserved flags: some
+// types repeat the general rule in their own section.
+func flagsRule(t Type, v Version) string {
+	switch t {
+	case PUBREL:
+		return "MQTT-3.6.1-1"
+	case SUBSCRIBE:
+		return "MQTT-3.8.1-1"
+	case UNSUBSCRIBE:
+		return "MQTT-3.10.1-1"
+	case DISCONNECT:
+		return "MQTT-3.14.1-1"
+	case AUTH: // a reserved type before 5.0
+		return rule(v, "MQTT-2.2.2-1", "MQTT-3.15.1-1")
+	}
+	return rule(v, "MQTT-2.2.2-1", "MQTT-2.1.3-1")
 }
 
 // directionRules checks what depends on who sent the packet.
@@ -165,17 +197,19 @@ func (d *Decoder) directionRules(p Packet, c *cursor) error {
 	case FromClient:
 		switch p.Type() {
 		case CONNACK, SUBACK, UNSUBACK, PINGRESP:
-			return protocolErr(p.Type(), "packet type", 0, "", "a client never sends "+p.Type().String())
+			return d.violate(protocolErr(p.Type(), "packet type", 0, "", "a client never sends "+p.Type().String()+
+				section(c.v, "2.2.1", "2.1.2")))
 		case PUBLISH:
 			if len(d.Publish.Props.SubscriptionIDs) > 0 {
-				return d.violate(protocolErr(PUBLISH, "subscription-id", 0, "MQTT-3.3.4-6",
+				return d.violate(protocolErr(PUBLISH, "subscription-id", 0, rule(c.v, "", "MQTT-3.3.4-6"),
 					"a PUBLISH from a client carries a Subscription Identifier"))
 			}
 		}
 	case FromServer:
 		switch p.Type() {
 		case CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ:
-			return protocolErr(p.Type(), "packet type", 0, "", "a server never sends "+p.Type().String())
+			return d.violate(protocolErr(p.Type(), "packet type", 0, "", "a server never sends "+p.Type().String()+
+				section(c.v, "2.2.1", "2.1.2")))
 		}
 	}
 	return nil
@@ -183,7 +217,9 @@ func (d *Decoder) directionRules(p Packet, c *cursor) error {
 
 func (c *cursor) empty() error {
 	if c.left() != 0 {
-		return malformed(c.t, "remaining length", 1, "", c.t.String()+" must have a remaining length of 0")
+		// Chapter 3 has one section per type, in type order; x.1 is the fixed header.
+		n := strconv.Itoa(int(c.t))
+		return malformed(c.t, "remaining length", 1, "", c.t.String()+" must have a remaining length of 0 (section 3."+n+".1)")
 	}
 	return nil
 }
@@ -192,13 +228,40 @@ func (c *cursor) packetID(required bool) (uint16, error) {
 	at := c.i
 	id, err := c.u16("packet id")
 	if err == nil && id == 0 && required {
-		err = c.d.violate(protocolErr(c.t, "packet id", at, rule(c.v, "MQTT-2.3.1-1", "MQTT-2.2.1-3"), "packet identifier 0"))
+		r := c.packetIDRule()
+		msg := "packet identifier 0"
+		if r == "" {
+			msg += section(c.v, "2.3.1", "2.2.1")
+		}
+		err = c.d.violate(protocolErr(c.t, "packet id", at, r, msg))
 	}
 	return id, err
 }
 
+// packetIDRule names the statement a zero packet identifier breaks: senders
+// must pick non-zero identifiers, and an acknowledgement must echo one.
+func (c *cursor) packetIDRule() string {
+	switch c.t {
+	case PUBLISH, SUBSCRIBE, UNSUBSCRIBE:
+		if c.t == PUBLISH && c.d.From == FromServer {
+			return rule(c.v, "MQTT-2.3.1-1", "MQTT-2.2.1-4")
+		}
+		return rule(c.v, "MQTT-2.3.1-1", "MQTT-2.2.1-3")
+	case PUBACK, PUBREC, PUBREL:
+		return rule(c.v, "MQTT-2.3.1-6", "MQTT-2.2.1-5")
+	case PUBCOMP: // 3.1.1 leaves PUBCOMP out of the statement
+		return rule(c.v, "", "MQTT-2.2.1-5")
+	}
+	return rule(c.v, "MQTT-2.3.1-7", "MQTT-2.2.1-6")
+}
+
 func (c *cursor) connect(p *Connect) error {
-	*p = Connect{Props: p.Props, WillProps: p.WillProps}
+	// Field by field, as in publish: a whole-struct assignment would copy
+	// both property sets.
+	p.ProtocolName, p.ProtocolLevel, p.KeepAlive = nil, 0, 0
+	p.Reserved, p.CleanStart, p.WillFlag, p.WillQoS, p.WillRetain = false, false, false, 0, false
+	p.PasswordFlag, p.UsernameFlag = false, false
+	p.ClientID, p.WillTopic, p.WillPayload, p.Username, p.Password = nil, nil, nil, nil, nil
 	p.Props.reset()
 	p.WillProps.reset()
 	var err error
@@ -216,11 +279,11 @@ func (c *cursor) connect(p *Connect) error {
 	case p.ProtocolLevel == V31 && string(p.ProtocolName) == "MQIsdp",
 		(p.ProtocolLevel == V311 || p.ProtocolLevel == V5) && string(p.ProtocolName) == "MQTT":
 	case string(p.ProtocolName) != "MQTT" && string(p.ProtocolName) != "MQIsdp":
-		return &Error{Rule: rule(p.ProtocolLevel, "MQTT-3.1.2-1", "MQTT-3.1.2-1"), Reason: UnsupportedProtocolVersion,
+		return &Error{Rule: "MQTT-3.1.2-1", Reason: UnsupportedProtocolVersion,
 			Type: CONNECT, Field: "protocol name", Offset: nameAt, Msg: "unknown protocol name " + quote(p.ProtocolName)}
 	default:
 		c.v = V311
-		return &Error{Rule: rule(p.ProtocolLevel, "MQTT-3.1.2-2", "MQTT-3.1.2-2"), Reason: UnsupportedProtocolVersion,
+		return &Error{Rule: "MQTT-3.1.2-2", Reason: UnsupportedProtocolVersion,
 			Type: CONNECT, Field: "protocol level", Offset: c.i - 1,
 			Msg: "protocol level " + strconv.Itoa(int(lvl)) + " with name " + quote(p.ProtocolName) + " is not supported"}
 	}
@@ -266,7 +329,10 @@ func (c *cursor) connect(p *Connect) error {
 			return err
 		}
 		if e := checkTopicName(p.WillTopic, c.v); e != nil {
-			e.Type, e.Field, e.Offset = CONNECT, "will topic", topicAt
+			if e.Reason == TopicNameInvalid { // the wildcard rule of PUBLISH is 3.3.2-2; for any topic name it is in 4.7
+				e.Rule = rule(c.v, "MQTT-4.7.1-1", "MQTT-4.7.0-1")
+			}
+			e.Type, e.Field, e.Offset = CONNECT, "will topic", topicAt+2+e.Offset
 			if err := c.d.violate(e); err != nil {
 				return err
 			}
@@ -298,7 +364,7 @@ func (c *cursor) checkWillFlags(p *Connect, at int) error {
 	case !p.WillFlag && p.WillRetain:
 		e = malformed(CONNECT, "will retain", at, rule(c.v, "MQTT-3.1.2-15", "MQTT-3.1.2-13"), "will retain set without the will flag")
 	case c.v != V5 && p.PasswordFlag && !p.UsernameFlag:
-		e = malformed(CONNECT, "password flag", at, "MQTT-3.1.2-22", "password flag set without the user name flag")
+		e = malformed(CONNECT, "password flag", at, rule(c.v, "MQTT-3.1.2-22", ""), "password flag set without the user name flag")
 	}
 	if e == nil {
 		return nil
@@ -315,8 +381,11 @@ func (c *cursor) connack(p *Connack) error {
 	p.SessionPresent = flags&1 != 0
 	p.AckFlags = flags &^ 1
 	if p.AckFlags != 0 {
-		if err := c.d.violate(malformed(CONNACK, "acknowledge flags", c.i-1, rule(c.v, "", "MQTT-3.2.2-1"),
-			"reserved acknowledge flags are set")); err != nil {
+		msg := "reserved acknowledge flags are set"
+		if c.v != V5 {
+			msg += " (section 3.2.2.1)"
+		}
+		if err := c.d.violate(malformed(CONNACK, "acknowledge flags", c.i-1, rule(c.v, "", "MQTT-3.2.2-1"), msg)); err != nil {
 			return err
 		}
 	}
@@ -335,8 +404,10 @@ func (c *cursor) connack(p *Connack) error {
 }
 
 func (c *cursor) publish(p *Publish, flags byte) error {
-	props := p.Props
-	*p = Publish{Dup: flags&0x08 != 0, QoS: flags >> 1 & 3, Retain: flags&1 != 0, Props: props}
+	// Field by field: assigning a whole Publish would copy Props twice,
+	// which costs more than the rest of the decode.
+	p.Dup, p.QoS, p.Retain = flags&0x08 != 0, flags>>1&3, flags&1 != 0
+	p.Topic, p.PacketID, p.Payload = nil, 0, nil
 	p.Props.reset()
 	topicAt := c.i
 	var err error
@@ -356,7 +427,7 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 	// 5.0 allows an empty topic when a Topic Alias stands for it.
 	if len(p.Topic) > 0 || !p.Props.Has(PropTopicAlias) {
 		if e := checkTopicName(p.Topic, c.v); e != nil {
-			e.Type, e.Field, e.Offset = PUBLISH, "topic", topicAt+e.Offset
+			e.Type, e.Field, e.Offset = PUBLISH, "topic", topicAt+2+e.Offset
 			if err := c.d.violate(e); err != nil {
 				return err
 			}
@@ -368,8 +439,8 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 	// mode so strict decoding stays on MUST rules and allocates nothing.
 	if c.d.Lenient && c.v == V5 && p.Props.PayloadFormat == 1 && p.Props.Has(PropPayloadFormat) {
 		if e := checkUTF8(p.Payload, V5); e != nil {
-			e.Type, e.Field, e.Offset, e.Rule = PUBLISH, "payload", c.i-len(p.Payload)+e.Offset, "MQTT-3.3.2-4"
-			e.Reason, e.Msg = PayloadFormatInvalid, "payload format indicator says UTF-8 but "+e.Msg
+			e.Type, e.Field, e.Offset, e.Rule = PUBLISH, "payload", c.i-len(p.Payload)+e.Offset, ""
+			e.Reason, e.Msg = PayloadFormatInvalid, "payload format indicator says UTF-8 but "+e.Msg+" (section 3.3.2.3.2)"
 			c.d.Violations = append(c.d.Violations, e)
 		}
 	}
@@ -454,12 +525,14 @@ func (c *cursor) checkSubscription(s *Subscription, at, optAt int) error {
 	switch {
 	case s.Reserved != 0:
 		e = malformed(SUBSCRIBE, "subscription options", optAt, rule(c.v, "MQTT-3.8.3-4", "MQTT-3.8.3-5"), "reserved option bits are set")
+	case s.QoS == 3 && c.v == V5:
+		e = protocolErr(SUBSCRIBE, "subscription options", optAt, "", "maximum QoS 3 (section 3.8.3.1)")
 	case s.QoS == 3:
 		e = malformed(SUBSCRIBE, "subscription options", optAt, rule(c.v, "MQTT-3.8.3-4", ""), "requested QoS 3")
 	case s.RetainHandling == 3:
 		e = protocolErr(SUBSCRIBE, "subscription options", optAt, "", "retain handling 3 (section 3.8.3.1)")
 	case s.NoLocal && isShared(s.Filter):
-		e = protocolErr(SUBSCRIBE, "subscription options", optAt, "MQTT-3.8.3-4", "No Local on a shared subscription")
+		e = protocolErr(SUBSCRIBE, "subscription options", optAt, rule(c.v, "", "MQTT-3.8.3-4"), "No Local on a shared subscription")
 	}
 	if e == nil {
 		return nil
