@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"mqttspec/codec"
 	"mqttspec/conformance"
+	"mqttspec/reports"
 )
 
 func init() {
@@ -41,7 +41,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	profile := fs.String("profile", "", "broker profile file: what the broker does not support (see docs/scripts.md)")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long an expectation waits for the broker")
 	suiteDir := fs.String("suite-dir", "", "directory of *.mqtts files that add or replace cases")
-	jsonOut := fs.String("json", "", "write the full result as JSON to this file")
+	jsonOut := fs.String("json", "", "write the full result as JSON to this file (schema: docs/report-schema.md)")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	junitOut := fs.String("junit", "", "write JUnit XML (one testsuite per spec section) to this file")
 	quiet := fs.Bool("quiet", false, "print only the summary")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -145,11 +147,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		printFailures(stdout, run)
 	}
 	printSummary(stdout, run)
-	if *jsonOut != "" {
-		if err := writeJSON(*jsonOut, run); err != nil {
-			fmt.Fprintln(stderr, "mqttspec run: --json:", err)
-			return 2
-		}
+	if code := writeReports(run, stdout, stderr, *jsonOut, *htmlOut, *junitOut); code != 0 {
+		return code
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "mqttspec run: interrupted")
@@ -176,14 +175,27 @@ func parseVersions(s string) ([]codec.Version, error) {
 	return out, nil
 }
 
-func writeJSON(path string, run *conformance.Run) error {
-	b, err := json.MarshalIndent(run, "", "  ")
-	if err != nil {
-		return err
+// writeReports writes each requested report; one that fails does not stop
+// the others, and nothing already written is lost.
+func writeReports(run *conformance.Run, stdout, stderr io.Writer, jsonPath, htmlPath, junitPath string) int {
+	code := 0
+	for _, out := range []struct {
+		flag, path string
+		write      func(io.Writer) error
+	}{
+		{"--json", jsonPath, func(w io.Writer) error { return reports.WriteJSON(w, run) }},
+		{"--junit", junitPath, func(w io.Writer) error { return reports.WriteJUnit(w, run) }},
+		{"--html", htmlPath, func(w io.Writer) error { return reports.WriteHTML(w, run, reports.HTMLOptions{}) }},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := reports.WriteFile(out.path, out.write); err != nil {
+			fmt.Fprintf(stderr, "mqttspec run: %s: %v\n", out.flag, err)
+			code = 2
+			continue
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", out.path)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return code
 }
