@@ -118,7 +118,9 @@ func events(r *conformance.Result) []eventView {
 	return out
 }
 
-func at(d time.Duration) string { return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Microsecond).String(), "0s"), ".") }
+func at(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Microsecond).String(), "0s"), ".")
+}
 
 // outcomeRank puts failures first, then errors, passes and skips.
 var outcomeRank = map[conformance.Outcome]int{conformance.Fail: 0, conformance.Error: 1, conformance.Pass: 2, conformance.Skip: 3}
