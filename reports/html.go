@@ -2,6 +2,7 @@ package reports
 
 import (
 	"embed"
+	"fmt"
 	"encoding/json"
 	"html/template"
 	"io"
@@ -118,9 +119,8 @@ func events(r *conformance.Result) []eventView {
 	return out
 }
 
-func at(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Microsecond).String(), "0s"), ".")
-}
+// at shows a transcript time as seconds since the case started.
+func at(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
 
 // outcomeRank puts failures first, then errors, passes and skips.
 var outcomeRank = map[conformance.Outcome]int{conformance.Fail: 0, conformance.Error: 1, conformance.Pass: 2, conformance.Skip: 3}
