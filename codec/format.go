@@ -165,7 +165,12 @@ func (w *textWriter) reason(t Type, rc ReasonCode, always bool) {
 func (w *textWriter) connect(p *Connect) {
 	w.word("CONNECT")
 	w.word("v=")
-	w.b = append(w.b, p.ProtocolLevel.String()...)
+	switch p.ProtocolLevel {
+	case V31, V311, V5:
+		w.b = append(w.b, p.ProtocolLevel.String()...)
+	default: // a level no version has: the raw number parses back
+		w.b = strconv.AppendInt(w.b, int64(p.ProtocolLevel), 10)
+	}
 	std := "MQTT"
 	if p.ProtocolLevel == V31 {
 		std = "MQIsdp"

@@ -69,6 +69,23 @@ func totalAlloc() uint64 {
 	return ms.TotalAlloc
 }
 
+// leastAlloc runs f up to three times, until it allocates at most limit
+// bytes, and returns the least it allocated. The count is process-wide and
+// a fuzzing process's own goroutines allocate now and then; what f itself
+// allocates shows every time.
+func leastAlloc(limit uint64, f func()) uint64 {
+	least := ^uint64(0)
+	for range 3 {
+		before := totalAlloc()
+		f()
+		least = min(least, totalAlloc()-before)
+		if least <= limit {
+			break
+		}
+	}
+	return least
+}
+
 // FuzzDecodeOnce decodes data as a stream of packets under every version,
 // role and mode. It checks that decoding allocates at most in proportion to
 // len(data), that decoding the same packets again with a warm Decoder
@@ -76,28 +93,28 @@ func totalAlloc() uint64 {
 // lenient decoding reads at least as far as strict decoding.
 func FuzzDecodeOnce(data []byte) int {
 	decs := make([]Decoder, len(fuzzConfigs))
-	copy(decs, fuzzConfigs)
 	used := make([]int, len(decs))
 	errs := make([]error, len(decs))
 
-	before := totalAlloc()
-	for i := range decs {
-		used[i], errs[i] = decodeStream(&decs[i], data, nil)
-	}
-	got := totalAlloc() - before
-	if limit := uint64(len(decs) * (fuzzAllocPerByte*len(data) + fuzzAllocPerRun)); got > limit {
+	limit := uint64(len(decs) * (fuzzAllocPerByte*len(data) + fuzzAllocPerRun))
+	if got := leastAlloc(limit, func() {
+		copy(decs, fuzzConfigs)
+		for i := range decs {
+			used[i], errs[i] = decodeStream(&decs[i], data, nil)
+		}
+	}); got > limit {
 		panic(fmt.Sprintf("decoding %d bytes under %d settings allocated %d bytes, limit %d", len(data), len(decs), got, limit))
 	}
 
 	// Strict decoding of well-formed packets is the zero-allocation path.
-	before = totalAlloc()
-	for i := range decs {
-		if !decs[i].Lenient && used[i] > 0 {
-			decs[i].Version = fuzzConfigs[i].Version
-			decodeStream(&decs[i], data[:used[i]], nil)
+	if got := leastAlloc(0, func() {
+		for i := range decs {
+			if !decs[i].Lenient && used[i] > 0 {
+				decs[i].Version = fuzzConfigs[i].Version
+				decodeStream(&decs[i], data[:used[i]], nil)
+			}
 		}
-	}
-	if got := totalAlloc() - before; got != 0 {
+	}); got != 0 {
 		panic(fmt.Sprintf("decoding well-formed packets again allocated %d bytes", got))
 	}
 

@@ -56,11 +56,11 @@ func TestWriteSeedCorpus(t *testing.T) {
 	require.NotEmpty(t, files, "no captures in %s", dir)
 	sort.Strings(files)
 
-	var s seeds
+	var s seedSet
 	for _, rt := range roundTrips {
 		s.addPacket(rt.v, rt.text)
 	}
-	for _, seg := range conversation {
+	for _, seg := range layerConversation {
 		for _, line := range seg.lines {
 			s.addNotation(line, line)
 		}
@@ -72,7 +72,7 @@ func TestWriteSeedCorpus(t *testing.T) {
 		}
 		flows := map[uint32][]byte{}
 		var order []uint32
-		for _, seg := range tcpSegments(t, file) {
+		for _, seg := range seedSegments(t, file) {
 			if _, ok := flows[seg.flow]; !ok {
 				order = append(order, seg.flow)
 			}
@@ -100,14 +100,14 @@ func TestWriteSeedCorpus(t *testing.T) {
 	}
 }
 
-type segment struct {
+type seedSegment struct {
 	flow    uint32 // source port << 16 | destination port
 	payload []byte
 }
 
-// tcpSegments returns the TCP payloads of a classic Ethernet pcap file in
+// seedSegments returns the TCP payloads of a classic Ethernet pcap file in
 // capture order (read by hand: pcapgo would add a module to go.sum).
-func tcpSegments(t *testing.T, file string) []segment {
+func seedSegments(t *testing.T, file string) []seedSegment {
 	data, err := os.ReadFile(file)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(data), 24, file)
@@ -123,7 +123,7 @@ func tcpSegments(t *testing.T, file string) []segment {
 		tcp     layers.TCP
 		payload gopacket.Payload
 		decoded []gopacket.LayerType
-		out     []segment
+		out     []seedSegment
 	)
 	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip, &tcp, &payload)
 	parser.IgnoreUnsupported = true
@@ -136,14 +136,14 @@ func tcpSegments(t *testing.T, file string) []segment {
 		if parser.DecodeLayers(frame, &decoded) != nil || len(tcp.Payload) == 0 {
 			continue
 		}
-		out = append(out, segment{uint32(tcp.SrcPort)<<16 | uint32(tcp.DstPort), bytes.Clone(tcp.Payload)})
+		out = append(out, seedSegment{uint32(tcp.SrcPort)<<16 | uint32(tcp.DstPort), bytes.Clone(tcp.Payload)})
 	}
 	return out
 }
 
-// seeds collects distinct small inputs per fuzz target, as files in the
+// seedSet collects distinct small inputs per fuzz target, as files in the
 // `go test fuzz v1` format.
-type seeds struct {
+type seedSet struct {
 	byTarget map[string][]string
 	seen     map[string]bool
 }
@@ -152,7 +152,7 @@ type seeds struct {
 const seedMaxBytes = 1024
 
 // add keeps the first input of each key per target.
-func (s *seeds) add(target, key, file string) {
+func (s *seedSet) add(target, key, file string) {
 	if s.byTarget == nil {
 		s.byTarget, s.seen = map[string][]string{}, map[string]bool{}
 	}
@@ -165,12 +165,12 @@ func (s *seeds) add(target, key, file string) {
 
 func bytesSeed(b []byte) string { return "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n" }
 
-func (s *seeds) addNotation(key, text string) {
+func (s *seedSet) addNotation(key, text string) {
 	s.add("FuzzNotation", key, "go test fuzz v1\nstring("+strconv.Quote(text)+")\n")
 }
 
-// configIndex finds the fuzzConfigs row for a version, direction and mode.
-func configIndex(v Version, from Role, lenient bool) byte {
+// seedConfig finds the fuzzConfigs row for a version, direction and mode.
+func seedConfig(v Version, from Role, lenient bool) byte {
 	for i, c := range fuzzConfigs {
 		if c.Version == v && c.From == from && c.Lenient == lenient {
 			return byte(i)
@@ -179,8 +179,8 @@ func configIndex(v Version, from Role, lenient bool) byte {
 	panic("no such fuzz config")
 }
 
-// direction: brokers listen on the lower port of each connection here.
-func direction(flow uint32) Role {
+// seedDirection: brokers listen on the lower port of each connection here.
+func seedDirection(flow uint32) Role {
 	if flow>>16 < flow&0xffff {
 		return FromServer
 	}
@@ -189,7 +189,7 @@ func direction(flow uint32) Role {
 
 // addPacket seeds the decode and notation targets with a packet written in
 // notation and encoded for v.
-func (s *seeds) addPacket(v Version, text string) {
+func (s *seedSet) addPacket(v Version, text string) {
 	p, err := Parse(text)
 	if err != nil {
 		panic(err)
@@ -201,7 +201,7 @@ func (s *seeds) addPacket(v Version, text string) {
 }
 
 // addSegment seeds the layer target with a captured TCP payload.
-func (s *seeds) addSegment(seg segment, v Version) {
+func (s *seedSet) addSegment(seg seedSegment, v Version) {
 	if len(seg.payload) > seedMaxBytes {
 		return
 	}
@@ -214,14 +214,14 @@ func (s *seeds) addSegment(seg segment, v Version) {
 		b = b[fh.Size+fh.Remaining:]
 	}
 	key := fmt.Sprintf("%v %x %d", v, seg.payload[0]>>4, n)
-	s.add("FuzzLayer", key, bytesSeed(append([]byte{configIndex(v, direction(seg.flow), true)}, seg.payload...)))
+	s.add("FuzzLayer", key, bytesSeed(append([]byte{seedConfig(v, seedDirection(seg.flow), true)}, seg.payload...)))
 }
 
 // addFlow seeds the decode, notation and reader targets with the packets
 // of one direction of a captured connection; v is how the capture's
 // connections start (a CONNECT may change it).
-func (s *seeds) addFlow(file string, stream []byte, flow uint32, v Version) {
-	from := direction(flow)
+func (s *seedSet) addFlow(file string, stream []byte, flow uint32, v Version) {
+	from := seedDirection(flow)
 	d := Decoder{Version: v, Lenient: true}
 	prefix := 0
 	for off := 0; off < len(stream); {
@@ -250,6 +250,6 @@ func (s *seeds) addFlow(file string, stream []byte, flow uint32, v Version) {
 	// Settings, chunk seed, then the stream; a partial packet at the end
 	// checks the reader's unexpected-EOF path.
 	end := min(len(stream), prefix+3)
-	in := append([]byte{configIndex(v, from, false), byte(len(s.byTarget["FuzzReader"])) * 37}, stream[:end]...)
+	in := append([]byte{seedConfig(v, from, false), byte(len(s.byTarget["FuzzReader"])) * 37}, stream[:end]...)
 	s.add("FuzzReader", key, bytesSeed(in))
 }

@@ -10,13 +10,13 @@ import (
 )
 
 const (
-	brokerPort = 1883
-	clientPort = 50123
+	layerBrokerPort = 1883
+	layerClientPort = 50123
 )
 
 // tcpFrame wraps payload in Ethernet/IPv4/TCP headers with gopacket's own
 // serializer, as a capture of 127.0.0.1 would hold it.
-func tcpFrame(t testing.TB, src, dst uint16, payload []byte) []byte {
+func layerFrame(t testing.TB, src, dst uint16, payload []byte) []byte {
 	t.Helper()
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{0, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{0, 0, 0, 0, 0, 2},
 		EthernetType: layers.EthernetTypeIPv4}
@@ -31,7 +31,7 @@ func tcpFrame(t testing.TB, src, dst uint16, payload []byte) []byte {
 }
 
 // wire encodes notation lines back to back; CONNECT carries its own level.
-func wire(t testing.TB, v Version, lines ...string) []byte {
+func layerWire(t testing.TB, v Version, lines ...string) []byte {
 	t.Helper()
 	var b []byte
 	for _, s := range lines {
@@ -42,7 +42,7 @@ func wire(t testing.TB, v Version, lines ...string) []byte {
 	return b
 }
 
-func formats(m *MQTT) []string {
+func layerFormats(m *MQTT) []string {
 	var out []string
 	for _, p := range m.Packets {
 		out = append(out, Format(p.Packet))
@@ -51,7 +51,7 @@ func formats(m *MQTT) []string {
 }
 
 func TestLayerNewPacket(t *testing.T) {
-	RegisterPort(brokerPort)
+	RegisterPort(layerBrokerPort)
 	tests := []struct {
 		name   string
 		v      Version // encoding of the lines that are not CONNECT
@@ -80,9 +80,9 @@ func TestLayerNewPacket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			seg := append(wire(t, tc.v, tc.lines...), tc.extra...)
+			seg := append(layerWire(t, tc.v, tc.lines...), tc.extra...)
 			seg = seg[:len(seg)-tc.cut]
-			pkt := gopacket.NewPacket(tcpFrame(t, clientPort, brokerPort, seg), layers.LayerTypeEthernet,
+			pkt := gopacket.NewPacket(layerFrame(t, layerClientPort, layerBrokerPort, seg), layers.LayerTypeEthernet,
 				gopacket.DecodeOptions{DecodeStreamsAsDatagrams: true})
 			m, ok := pkt.Layer(LayerTypeMQTT).(*MQTT)
 			require.True(t, ok, "no MQTT layer in %v", pkt)
@@ -91,7 +91,7 @@ func TestLayerNewPacket(t *testing.T) {
 			if want == nil {
 				want = tc.lines
 			}
-			require.Equal(t, want, formats(m))
+			require.Equal(t, want, layerFormats(m))
 			require.Equal(t, seg, append(append([]byte{}, m.LayerContents()...), m.LayerPayload()...))
 			if tc.cut > 0 {
 				require.Len(t, m.Payload(), len(seg)-len(m.Contents))
@@ -105,9 +105,9 @@ func TestLayerNewPacket(t *testing.T) {
 	}
 }
 
-// conversation is one 5.0 connection, segment by segment; the layer value
+// layerConversation is one 5.0 connection, segment by segment; the layer value
 // learns the version from the CONNECT and keeps it.
-var conversation = []struct {
+var layerConversation = []struct {
 	toBroker bool
 	lines    []string
 }{
@@ -123,7 +123,7 @@ var conversation = []struct {
 }
 
 func TestLayerDecodingLayerParser(t *testing.T) {
-	RegisterPort(brokerPort)
+	RegisterPort(layerBrokerPort)
 	var (
 		eth     layers.Ethernet
 		ip      layers.IPv4
@@ -132,18 +132,18 @@ func TestLayerDecodingLayerParser(t *testing.T) {
 		decoded []gopacket.LayerType
 	)
 	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip, &tcp, &mqtt)
-	frames := make([][]byte, len(conversation))
-	for i, seg := range conversation {
-		src, dst := uint16(brokerPort), uint16(clientPort)
+	frames := make([][]byte, len(layerConversation))
+	for i, seg := range layerConversation {
+		src, dst := uint16(layerBrokerPort), uint16(layerClientPort)
 		if seg.toBroker {
 			src, dst = dst, src
 		}
-		frames[i] = tcpFrame(t, src, dst, wire(t, V5, seg.lines...))
+		frames[i] = layerFrame(t, src, dst, layerWire(t, V5, seg.lines...))
 	}
-	for i, seg := range conversation {
+	for i, seg := range layerConversation {
 		require.NoError(t, parser.DecodeLayers(frames[i], &decoded), "segment %d", i)
 		require.Equal(t, []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeTCP, LayerTypeMQTT}, decoded)
-		require.Equal(t, seg.lines, formats(&mqtt), "segment %d", i)
+		require.Equal(t, seg.lines, layerFormats(&mqtt), "segment %d", i)
 		require.Equal(t, V5, mqtt.Version)
 		require.Empty(t, mqtt.Payload())
 	}
@@ -157,7 +157,7 @@ func TestLayerDecodingLayerParser(t *testing.T) {
 			}
 		}
 	})
-	require.Zero(t, allocs, "allocations per conversation")
+	require.Zero(t, allocs, "allocations per layerConversation")
 }
 
 func TestLayerStrict(t *testing.T) {
