@@ -113,6 +113,15 @@ func (c *cursor) u32(field string) (uint32, error) {
 }
 
 func (c *cursor) varint(field string) (int, error) {
+	// One byte is the common case (property lengths and identifiers).
+	if i := c.i; i < c.end && c.b[i] < 0x80 {
+		c.i = i + 1
+		return int(c.b[i]), nil
+	}
+	return c.longVarint(field)
+}
+
+func (c *cursor) longVarint(field string) (int, error) {
 	start := c.i
 	v, n, overlong, nonMin := Varint(c.b[c.i:c.end])
 	switch {
@@ -146,6 +155,13 @@ func (c *cursor) binary(field string) ([]byte, error) {
 
 // str reads a UTF-8 Encoded String and checks it as the spec requires.
 func (c *cursor) str(field string) ([]byte, error) {
+	// Fast path: a whole, plain ASCII string needs no further checks.
+	if i := c.i; c.end-i >= 2 {
+		if j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1])); j <= c.end && isPlainASCII(c.b[i+2:j]) {
+			c.i = j
+			return c.b[i+2 : j], nil
+		}
+	}
 	start := c.i
 	s, err := c.binary(field)
 	if err != nil {

@@ -369,9 +369,9 @@ func (p *Properties) appendTo(dst []byte) []byte {
 
 // readProperties decodes a property block for packet type on (willProps for
 // the Will Properties) and checks each property against section 2.2.2.2 and
-// the value rules of the packet it appears in.
+// the value rules of the packet it appears in. p is empty: every packet
+// decoder resets its properties when it starts.
 func (c *cursor) readProperties(p *Properties, on Type) error {
-	p.reset()
 	lenAt := c.i
 	n, err := c.varint("property length")
 	if err != nil {
@@ -382,7 +382,13 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 	}
 	outer := c.end
 	c.end = c.i + n
-	defer func() { c.end = outer }()
+	err = c.propertyList(p, on)
+	c.end = outer
+	return err
+}
+
+// propertyList reads the properties up to c.end.
+func (c *cursor) propertyList(p *Properties, on Type) error {
 	for c.i < c.end {
 		at := c.i
 		idv, err := c.varint("property identifier")

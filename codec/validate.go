@@ -2,7 +2,7 @@ package codec
 
 import "bytes"
 
-func hasWildcard(s []byte) bool { return bytes.IndexByte(s, '+') >= 0 || bytes.IndexByte(s, '#') >= 0 }
+func hasWildcard(s []byte) bool { return !hasNoWildcard(s) }
 
 // isShared reports a 5.0 shared subscription filter ("$share/...").
 func isShared(f []byte) bool { return bytes.HasPrefix(f, []byte("$share/")) }

@@ -1,0 +1,59 @@
+package codec
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The word-at-a-time scans must agree exactly with the plain definitions,
+// whatever the length and wherever the offending byte sits.
+func plainASCIIByBytes(s []byte) bool {
+	return utf8.Valid(s) && bytes.IndexByte(s, 0) < 0 && !bytes.ContainsFunc(s, func(r rune) bool { return r >= 0x80 })
+}
+
+func TestScansMatchByteByByte(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string
+	}{
+		{"empty", ""},
+		{"short plain", "a/b"},
+		{"word plain", "abcdefgh"},
+		{"31-byte topic", "sensors/building-7/floor-3/temp"},
+		{"NUL first", "\x00abcdefghij"},
+		{"NUL in the overlapping tail", "abcdefghi\x00"},
+		{"NUL in a short string", "ab\x00"},
+		{"high byte", "caf\xc3\xa9/x"},
+		{"0x7f is plain", "a\x7fb"},
+		{"plus at the end", "abcdefghijklmnop+"},
+		{"hash first", "#abcdefgh"},
+		{"plus in a short string", "a+"},
+		{"byte below '#'", "a\"b!c$d*e,f"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := []byte(tc.s)
+			require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s))
+			require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s))
+		})
+	}
+	// Random strings over an alphabet rich in the bytes the scans look for.
+	alphabet := []byte{0, 1, '"', '#', '$', '*', '+', ',', '/', 'a', 0x7f, 0x80, 0xc3, 0xa9, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		s := make([]byte, rng.IntN(40))
+		for i := range s {
+			if rng.IntN(4) == 0 {
+				s[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				s[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s), "%q", s)
+		require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s), "%q", s)
+	}
+}
