@@ -14,7 +14,7 @@ import (
 
 // drainTime is how long a closing connection keeps reading (and discarding) after its last
 // packet went out, so the client receives that packet rather than a TCP reset.
-const drainTime = 250 * time.Millisecond
+const drainTime = 100 * time.Millisecond
 
 // ctrlLimit bounds the encoded acknowledgements waiting for the writer; past it the read loop
 // waits, which pushes back on a client that sends faster than it reads.
@@ -272,8 +272,7 @@ func (c *conn) disconnectPacket(e *closeError) []byte {
 		rc = codec.ProtocolError
 	}
 	d := &codec.Disconnect{ReasonCode: rc}
-	d.Props.ReasonString = []byte(e.Error())
-	d.Props.Set(codec.PropReasonString)
+	setReasonString(&d.Props, e.Error())
 	return c.appendControl(nil, d)
 }
 
@@ -295,8 +294,7 @@ func (c *conn) connackRefusal(e *closeError) []byte {
 		rc = codec.UnspecifiedError
 	}
 	ack := &codec.Connack{ReasonCode: rc}
-	ack.Props.ReasonString = []byte(e.Error())
-	ack.Props.Set(codec.PropReasonString)
+	setReasonString(&ack.Props, e.Error())
 	return c.appendControl(nil, ack)
 }
 

@@ -56,6 +56,13 @@ func connackCodeV3(rc codec.ReasonCode) (codec.ReasonCode, bool) {
 	return 0, false
 }
 
+// setReasonString adds a Reason String; the connection drops it again where the client did not
+// ask for problem information or its Maximum Packet Size leaves no room.
+func setReasonString(p *codec.Properties, s string) {
+	p.ReasonString = []byte(s)
+	p.Set(codec.PropReasonString)
+}
+
 // disconnected is how the read loop ends when the client sends DISCONNECT.
 type disconnected struct {
 	reason codec.ReasonCode

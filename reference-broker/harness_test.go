@@ -153,6 +153,7 @@ func (c *tclient) expectSilent() {
 //	a closed                                  expect the broker to close the connection
 //	a silent                                  expect nothing for 150 ms
 //	a drop                                    close the connection without DISCONNECT
+//	a dial                                    connect and send nothing
 //	- wait 100ms                              pause
 func script(t *testing.T, addr string, lines ...string) {
 	t.Helper()
@@ -183,8 +184,10 @@ func script(t *testing.T, addr string, lines ...string) {
 			c.sendRaw(b)
 		case "closed":
 			c.expectClosed()
+			delete(clients, name)
 		case "silent":
 			c.expectSilent()
+		case "dial":
 		case "drop":
 			c.nc.Close()
 			delete(clients, name)
@@ -193,3 +196,25 @@ func script(t *testing.T, addr string, lines ...string) {
 		}
 	}
 }
+
+// scriptCase is one row of a scripted test: the statements it checks, the broker's
+// configuration and the exchange.
+type scriptCase struct {
+	name      string
+	ids       string // statement IDs checked, "5.0:" or "3.1.1:" where the version matters
+	configure func(*Config)
+	lines     []string
+}
+
+func runScripts(t *testing.T, cases []scriptCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Logf("checks %s", tc.ids)
+			_, addr := startBroker(t, tc.configure)
+			script(t, addr, tc.lines...)
+		})
+	}
+}
+
+// connack5 is the CONNACK a 5.0 client gets from a broker with DefaultConfig.
+const connack5 = `CONNACK reason=success props{topic-alias-maximum=100 maximum-packet-size=1048576}`

@@ -53,16 +53,21 @@ func (c *conn) handlePublish(p *codec.Publish) error {
 	} else if v5 {
 		rc = codec.NotAuthorized
 	}
-	switch p.QoS {
-	case 1:
-		c.send(&codec.Ack{Kind: codec.PUBACK, PacketID: p.PacketID, ReasonCode: rc})
-	case 2:
+	if p.QoS == 0 {
+		return nil
+	}
+	ack := &codec.Ack{Kind: codec.PUBACK, PacketID: p.PacketID, ReasonCode: rc}
+	if p.QoS == 2 {
+		ack.Kind = codec.PUBREC
 		if rc >= 0x80 {
 			// A refused message leaves its identifier free for a new one [MQTT-4.3.3-9].
 			c.sess.forgetReceived(p.PacketID)
 		}
-		c.send(&codec.Ack{Kind: codec.PUBREC, PacketID: p.PacketID, ReasonCode: rc})
 	}
+	if rc == codec.NotAuthorized {
+		setReasonString(&ack.Props, "not authorized to publish to "+string(topic))
+	}
+	c.send(ack)
 	return nil
 }
 
@@ -103,6 +108,7 @@ func (c *conn) handleAck(p *codec.Ack) error {
 		ack := &codec.Ack{Kind: codec.PUBCOMP, PacketID: p.PacketID}
 		if !c.sess.release(p.PacketID) && c.version == codec.V5 {
 			ack.ReasonCode = codec.PacketIdentifierNotFound
+			setReasonString(&ack.Props, "no QoS 2 message awaits release with this packet identifier")
 		}
 		c.send(ack) // [MQTT-4.3.3-11]
 		return nil

@@ -1,6 +1,9 @@
 package broker
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // stats are the counters behind the $SYS topics.
 type stats struct {
@@ -64,6 +67,7 @@ func (b *Broker) publish(m *message) int {
 		}
 	}
 	for _, d := range append(perSession, shared...) {
+		slices.Sort(d.subIDs)
 		if d.sess.enqueue(d, b.cfg.MaxQueued) {
 			b.stats.dropped.Add(1)
 		}

@@ -190,6 +190,7 @@ func (s *session) acknowledge(kind codec.Type, id uint16, rc codec.ReasonCode, v
 		case d == nil || d.state == awaitPuback:
 			if v == codec.V5 {
 				rel.ReasonCode = codec.PacketIdentifierNotFound
+				setReasonString(&rel.Props, "no QoS 2 message was sent with this packet identifier")
 			}
 			return rel
 		case rc >= 0x80:

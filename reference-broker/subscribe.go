@@ -32,18 +32,21 @@ func (c *conn) handleSubscribe(p *codec.Subscribe) error {
 			}
 		}
 	}
-	codes := make([]byte, len(p.Subscriptions))
+	ack := &codec.Suback{Kind: codec.SUBACK, PacketID: p.PacketID, ReasonCodes: make([]byte, len(p.Subscriptions))}
 	var retained []*subscription
 	for i := range p.Subscriptions {
 		o := &p.Subscriptions[i]
 		sub, code, sendRetained := c.subscribe(o, id)
-		codes[i] = byte(code)
+		ack.ReasonCodes[i] = byte(code)
+		if code >= 0x80 {
+			setReasonString(&ack.Props, "not authorized to subscribe to "+string(o.Filter))
+		}
 		if sendRetained {
 			retained = append(retained, sub)
 		}
 	}
 	// One Reason Code per Topic Filter, in order [MQTT-3.8.4-6, MQTT-3.9.3-1].
-	c.send(&codec.Suback{Kind: codec.SUBACK, PacketID: p.PacketID, ReasonCodes: codes})
+	c.send(ack)
 	for _, sub := range retained {
 		c.sendRetained(sub)
 	}
