@@ -19,15 +19,68 @@ type Capabilities map[string]string
 
 // KnownCapabilities are the names a case may `require`.
 var KnownCapabilities = map[string]string{
-	"qos1":            "the broker grants QoS 1",
-	"qos2":            "the broker grants QoS 2",
-	"retain":          "the broker supports retained messages",
-	"wildcard-sub":    "the broker supports wildcard subscriptions",
-	"shared-sub":      "the broker supports shared subscriptions (5.0)",
-	"subscription-id": "the broker supports subscription identifiers (5.0)",
-	"topic-alias":     "the broker accepts topic aliases from clients (5.0 Topic Alias Maximum > 0)",
-	"v3.1":            "the broker accepts MQTT 3.1 (MQIsdp) connections",
-	"denied-topic":    "the profile names a topic the test user may not subscribe to (var denied-topic)",
+	"qos1":                "the broker grants QoS 1",
+	"qos2":                "the broker grants QoS 2",
+	"retain":              "the broker supports retained messages",
+	"wildcard-sub":        "the broker supports wildcard subscriptions",
+	"shared-sub":          "the broker supports shared subscriptions (5.0)",
+	"subscription-id":     "the broker supports subscription identifiers (5.0)",
+	"topic-alias":         "the broker accepts topic aliases from clients (5.0 Topic Alias Maximum > 0)",
+	"v3.1":                "the broker accepts MQTT 3.1 (MQIsdp) connections",
+	"denied-topic":        "the profile names a topic the test user may not subscribe to (var denied-topic)",
+	"receive-maximum":     "the broker announces a Receive Maximum (5.0 CONNACK)",
+	"maximum-packet-size": "the broker announces a Maximum Packet Size (5.0 CONNACK)",
+	"client-keepalive":    "the broker keeps the client's Keep Alive (no 5.0 Server Keep Alive)",
+}
+
+// numericCaps may be compared in a requirement (require topic-alias-maximum<65535);
+// the value is the protocol default when the broker announces none.
+var numericCaps = map[string]int{"maximum-qos": 2, "topic-alias-maximum": 0, "receive-maximum": 65535,
+	"maximum-packet-size": 268435460, "server-keep-alive": 0}
+
+// requirement splits "!name", "name", "name<N", "name>=N", ... into parts.
+func requirement(req string) (name string, neg bool, op string, n int, err error) {
+	name, neg = strings.CutPrefix(req, "!")
+	for _, o := range []string{"<=", ">=", "!=", "<", ">", "="} {
+		if i := strings.Index(name, o); i > 0 {
+			v, convErr := strconv.Atoi(name[i+len(o):])
+			if convErr != nil || neg {
+				return "", false, "", 0, fmt.Errorf("requirement %q: want name%sNUMBER", req, o)
+			}
+			if _, ok := numericCaps[name[:i]]; !ok {
+				return "", false, "", 0, fmt.Errorf("requirement %q: %s is not a numeric capability", req, name[:i])
+			}
+			return name[:i], false, o, v, nil
+		}
+	}
+	if _, ok := KnownCapabilities[name]; !ok {
+		return "", false, "", 0, fmt.Errorf("unknown capability %q", name)
+	}
+	return name, neg, "", 0, nil
+}
+
+// Satisfies evaluates one `require` entry for version v.
+func (c Capabilities) Satisfies(req string, v codec.Version) (bool, string) {
+	name, neg, op, n, err := requirement(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	if op != "" {
+		val := c.num(name, numericCaps[name])
+		ok := map[string]bool{"<": val < n, "<=": val <= n, ">": val > n, ">=": val >= n, "=": val == n, "!=": val != n}[op]
+		if !ok {
+			return false, fmt.Sprintf("needs %s%s%d; the broker has %s=%d", name, op, n, name, val)
+		}
+		return true, ""
+	}
+	ok, why := c.has(name, v)
+	if neg {
+		if ok {
+			return false, "needs a broker without this capability: " + KnownCapabilities[name]
+		}
+		return true, ""
+	}
+	return ok, why
 }
 
 func (c Capabilities) speaks(v codec.Version) bool {
@@ -70,6 +123,14 @@ func (c Capabilities) has(name string, v codec.Version) (bool, string) {
 	case "denied-topic":
 		if c["denied-topic"] == "" {
 			return false, "no denied-topic set: the profile must name a topic the broker refuses (ACL)"
+		}
+	case "receive-maximum", "maximum-packet-size":
+		if _, ok := c[name]; !ok {
+			return false, "the broker announces no " + strings.ReplaceAll(name, "-", " ")
+		}
+	case "client-keepalive":
+		if _, ok := c["server-keep-alive"]; ok {
+			return false, "the broker replaces the client's Keep Alive (Server Keep Alive " + c["server-keep-alive"] + ")"
 		}
 	default:
 		return false, "unknown capability " + strconv.Quote(name)

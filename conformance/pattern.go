@@ -75,7 +75,7 @@ func checkPatternFields(t codec.Type, fs []codec.Field, group string) error {
 			}
 			continue
 		}
-		if group == "will" {
+		if group == "will" || (group == "" && name == "ordered" && f.Kind == 0) {
 			continue
 		}
 		if !strings.Contains(" "+fieldNames[t]+" ", " "+name+" ") {
@@ -101,6 +101,9 @@ var repeated = map[string]bool{"user": true, "subscription-id": true, "sub": tru
 type matcher struct {
 	vars     *vars
 	captured map[string]codec.Token
+	// ordered (the pattern word `ordered`) makes repeated fields match in
+	// the order they are written, as a subsequence of the packet's.
+	ordered bool
 }
 
 // match reports whether got fits p; why explains the first mismatch.
@@ -116,7 +119,16 @@ func (m *matcher) match(p *Pattern, got codec.Packet) (bool, string) {
 		return false, "cannot read back the received packet: " + err.Error()
 	}
 	m.captured = map[string]codec.Token{}
-	if why := m.fields(p.Fields, gf, ""); why != "" {
+	want := p.Fields
+	m.ordered = false
+	for i, f := range want {
+		if f.Name == "ordered" && f.Kind == 0 {
+			m.ordered = true
+			want = append(append([]codec.Field(nil), want[:i]...), want[i+1:]...)
+			break
+		}
+	}
+	if why := m.fields(want, gf, ""); why != "" {
 		return false, why
 	}
 	for k, v := range m.captured {
@@ -127,6 +139,7 @@ func (m *matcher) match(p *Pattern, got codec.Packet) (bool, string) {
 
 func (m *matcher) fields(want, got []codec.Field, path string) string {
 	used := make([]bool, len(got))
+	last := map[string]int{}
 	for i := range want {
 		w := &want[i]
 		name, neg := strings.CutPrefix(w.Name, "!")
@@ -136,6 +149,9 @@ func (m *matcher) fields(want, got []codec.Field, path string) string {
 		for j := range got {
 			g := &got[j]
 			if g.Name != name || used[j] {
+				continue
+			}
+			if at, ok := last[name]; m.ordered && repeated[name] && ok && j <= at {
 				continue
 			}
 			present = true
@@ -159,6 +175,7 @@ func (m *matcher) fields(want, got []codec.Field, path string) string {
 		case matched >= 0:
 			if repeated[name] {
 				used[matched] = true
+				last[name] = matched
 			}
 			continue
 		case present:

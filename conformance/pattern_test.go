@@ -96,3 +96,26 @@ func TestSubstituteKeepsDollarTopics(t *testing.T) {
 	require.Equal(t, `SUBSCRIBE id=7 sub("$share/g/p/a" qos=1) sub("$SYS/#" qos=0)`,
 		substitute(`SUBSCRIBE id=$pid sub("$share/g/${t}/a" qos=1) sub("$SYS/#" qos=0)`, v))
 }
+
+func TestOrderedRepeatedFields(t *testing.T) {
+	p, err := ParsePattern(`PUBLISH props{user("a"="1") user("b"="2") user("a"="3")} ordered`)
+	require.NoError(t, err)
+	inOrder, _ := codec.Parse(`PUBLISH topic="t" props{user("a"="1") user("x"="9") user("b"="2") user("a"="3")}`)
+	reordered, _ := codec.Parse(`PUBLISH topic="t" props{user("b"="2") user("a"="1") user("a"="3")}`)
+	m := matcher{vars: newVars()}
+	ok, why := m.match(p, inOrder)
+	require.True(t, ok, why)
+	ok, _ = m.match(p, reordered)
+	require.False(t, ok, "a reordering broker must not pass an ordered pattern")
+}
+
+func TestVariableExpressions(t *testing.T) {
+	v := newVars()
+	v.setWord("cap-receive-maximum", "20")
+	require.Equal(t, "id=21 n=19 m=20", substitute("id=$cap-receive-maximum+1 n=$cap-receive-maximum-1 m=$cap-receive-maximum", v))
+	require.Equal(t, `payload="xxx"`, substitute("payload=$fill(3)", v))
+	n, ok := v.number("$cap-receive-maximum+1")
+	require.True(t, ok)
+	require.Equal(t, 21, n)
+	require.Equal(t, `payload=$fill(99999999999)`, substitute("payload=$fill(99999999999)", v), "fills are bounded")
+}

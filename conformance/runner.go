@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,9 @@ func randomID(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// maxRepeat bounds a repeat block: suites stay small and fast.
+const maxRepeat = 1000
+
 // caseRun is the state of one case while it runs.
 type caseRun struct {
 	ctx      context.Context
@@ -209,7 +213,7 @@ func skipReason(c *Case, v codec.Version, o *Options) string {
 		return "the broker does not accept MQTT " + v.String() + " connections (probe)"
 	}
 	for _, need := range c.Requires {
-		if ok, why := o.Caps.has(need, v); !ok {
+		if ok, why := o.Caps.Satisfies(need, v); !ok {
 			return why
 		}
 	}
@@ -254,6 +258,9 @@ func (r *caseRun) step(st *Step) bool {
 		}
 		if !r.sendConnect(st) {
 			return false
+		}
+		if st.Closed {
+			return r.expectClose(st)
 		}
 		return r.expect(st, r.within(st, r.o.Timeout))
 	case OpSend, OpDisconnect:
@@ -303,6 +310,24 @@ func (r *caseRun) step(st *Step) bool {
 		}
 		cn.close()
 		r.log(cn.name, "close", "network connection dropped by the tester (no DISCONNECT)", "", "")
+		return true
+	case OpRepeat:
+		n, ok := r.vars.number(st.Count)
+		if !ok || n < 0 || n > maxRepeat {
+			return r.errorf("line %d: repeat count %q is not a number in 0..%d", st.Line, st.Count, maxRepeat)
+		}
+		for i := 1; i <= n; i++ {
+			r.vars.setWord("i", strconv.Itoa(i))
+			for j := range st.Body {
+				b := &st.Body[j]
+				if b.Only != 0 && b.Only != r.v {
+					continue
+				}
+				if !r.step(b) {
+					return false
+				}
+			}
+		}
 		return true
 	case OpWait:
 		select {

@@ -67,6 +67,7 @@ const (
 	OpDisconnect    Op = "disconnect"
 	OpClose         Op = "close"
 	OpWait          Op = "wait"
+	OpRepeat        Op = "repeat"
 )
 
 // Step is one line (plus continuation lines) of a case body.
@@ -78,6 +79,9 @@ type Step struct {
 	Hex      string        // send-hex
 	Patterns []*Pattern    // expect alternatives, expect-unordered set, expect-none filter, connect's CONNACK
 	Reasons  []codec.ReasonCode
+	Closed   bool          // connect ... -> closed: the broker must refuse the CONNECT
+	Count    string        // repeat: a number or $var[+-N]
+	Body     []Step        // repeat: the steps repeated, with $i = 1..Count
 	Only     codec.Version // @5.0 / @3.1.1 prefix; 0 = every version
 	Line     int
 	Text     string
@@ -97,7 +101,7 @@ func (e *SyntaxError) Error() string {
 var (
 	caseIDRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]*$`)
 	connNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
-	capNameRe  = regexp.MustCompile(`^[a-z][a-z0-9\-]*$`)
+	capNameRe  = regexp.MustCompile(`^!?[a-z][a-z0-9\-]*([<>!]?=?[0-9]+)?$`)
 )
 
 // Untestable records a server-side statement no network test can observe,
@@ -226,7 +230,11 @@ func (p *scriptParser) parse() ([]*Case, error) {
 				break
 			}
 			i++
-			alts = append(alts, contLine{line: i + 1, col: indentOf(p.lines[i]) + 2, text: strings.TrimSpace(next[1:])})
+			body := strings.TrimPrefix(next, "||") // "|| PATTERN" reads as an alternative too
+			if len(body) == len(next) {
+				body = next[1:]
+			}
+			alts = append(alts, contLine{line: i + 1, col: indentOf(p.lines[i]) + 2, text: strings.TrimSpace(body)})
 		}
 		if err := p.caseLine(cur, ln, col, word, rest, alts); err != nil {
 			return nil, err
@@ -252,8 +260,8 @@ func cut(s string) (string, string) {
 }
 
 func (p *scriptParser) caseLine(c *Case, ln, col int, word, rest string, alts []contLine) error {
-	if len(alts) > 0 && word != "expect" && word != "expect-unordered" && !strings.HasPrefix(word, "@") {
-		return p.errf(alts[0].line, alts[0].col, "continuation lines only follow expect and expect-unordered")
+	if len(alts) > 0 && word != "expect" && word != "expect-unordered" && word != "repeat" && !strings.HasPrefix(word, "@") {
+		return p.errf(alts[0].line, alts[0].col, "continuation lines only follow expect, expect-unordered and repeat")
 	}
 	header := len(c.Steps) == 0
 	switch {
@@ -350,6 +358,26 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 			}
 			st.Within, rest = dur, tail
 		}
+	case OpRepeat:
+		if rest == "" || len(alts) == 0 {
+			return st, p.errf(ln, col, "repeat needs a count and '|' lines with the steps to repeat")
+		}
+		st.Count = rest
+		if _, ok := (&vars{placeholder: true}).number(rest); !ok {
+			return st, p.errf(ln, col+7, "repeat count must be a number or $var, $var+N, $var-N, found %q", rest)
+		}
+		for _, a := range alts {
+			w, r := cut(a.text)
+			inner, err := p.step(c, a.line, a.col, w, r, nil)
+			if err != nil {
+				return st, err
+			}
+			if inner.Op == OpRepeat {
+				return st, p.errf(a.line, a.col, "repeat blocks do not nest")
+			}
+			st.Body = append(st.Body, inner)
+		}
+		return st, nil
 	case OpWait:
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 {
@@ -358,7 +386,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		st.Within = d
 		return st, nil
 	default:
-		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-none, expect-close, disconnect, close, wait)", word)
+		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-none, expect-close, disconnect, close, wait, repeat)", word)
 	}
 	switch st.Op {
 	case OpOpen, OpClose:
@@ -374,6 +402,17 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		st.Packet = pkt
 		if pat == "" {
 			pat = "CONNACK reason=success"
+		}
+		if w, r := cut(pat); w == "closed" {
+			st.Closed = true
+			var err error
+			if st.Reasons, err = parseReasons(r); err != nil {
+				return st, p.errf(ln, col, "%v", err)
+			}
+			if err := checkNotation(pkt); pkt != "" && err != nil {
+				return st, p.errf(ln, col, "%v", err)
+			}
+			return st, nil
 		}
 		pt, err := ParsePattern(pat)
 		if err != nil {
@@ -416,22 +455,34 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 			}
 		}
 	case OpExpectClose:
-		if rest != "" {
-			k, v, ok := strings.Cut(rest, "=")
-			if !ok || k != "reason" {
-				return st, p.errf(ln, col, "expect-close takes an optional reason=NAME|NAME")
-			}
-			for _, r := range strings.Split(v, "|") {
-				tok := codec.WordToken(r)
-				rc, err := codec.TokenReason(&tok)
-				if err != nil {
-					return st, p.errf(ln, col, "unknown reason code %q", r)
-				}
-				st.Reasons = append(st.Reasons, rc)
-			}
+		var err error
+		if st.Reasons, err = parseReasons(rest); err != nil {
+			return st, p.errf(ln, col, "%v", err)
 		}
 	}
 	return st, nil
+}
+
+// parseReasons reads the optional "reason=NAME|NAME" of expect-close and
+// connect ... -> closed.
+func parseReasons(s string) ([]codec.ReasonCode, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k != "reason" {
+		return nil, fmt.Errorf("expected an optional reason=NAME|NAME, found %q", s)
+	}
+	var out []codec.ReasonCode
+	for _, r := range strings.Split(v, "|") {
+		tok := codec.WordToken(r)
+		rc, err := codec.TokenReason(&tok)
+		if err != nil {
+			return nil, fmt.Errorf("unknown reason code %q", r)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
 }
 
 // errAtPattern places a pattern's parse error at its column in the source line.

@@ -78,3 +78,28 @@ end
 	require.Equal(t, codec.V5, c.Steps[4].Only)
 	require.Equal(t, []codec.ReasonCode{codec.MalformedPacket, codec.ProtocolError}, c.Steps[4].Reasons)
 }
+
+func TestRepeatAndRefusedConnect(t *testing.T) {
+	src := `case r
+  title T
+  versions 5.0
+  describe D
+  fault keep-open
+  require !qos2 topic-alias-maximum<65535 client-keepalive
+  connect c CONNECT clean props{receive-maximum=0} -> closed reason=protocol-error
+  connect d
+  repeat $cap-receive-maximum+1
+    | send d PUBLISH qos=1 id=$i topic="${t}" payload="m"
+    | @5.0 expect d PUBACK id=$i
+end
+`
+	cs, err := ParseScript("f", src)
+	require.NoError(t, err)
+	require.NoError(t, Check(cs))
+	st := cs[0].Steps
+	require.True(t, st[0].Closed)
+	require.Equal(t, []codec.ReasonCode{codec.ProtocolError}, st[0].Reasons)
+	require.Equal(t, OpRepeat, st[2].Op)
+	require.Len(t, st[2].Body, 2)
+	require.Equal(t, codec.V5, st[2].Body[1].Only)
+}

@@ -170,8 +170,8 @@ func Check(cases []*Case) error {
 			}
 		}
 		for _, r := range c.Requires {
-			if _, ok := KnownCapabilities[r]; !ok {
-				errs = append(errs, fmt.Sprintf("%s:%d: case %s requires unknown capability %q", c.File, c.Line, c.ID, r))
+			if _, _, _, _, err := requirement(r); err != nil {
+				errs = append(errs, fmt.Sprintf("%s:%d: case %s: %v", c.File, c.Line, c.ID, err))
 			}
 		}
 	}

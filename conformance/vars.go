@@ -77,19 +77,96 @@ func substitute(s string, v *vars) string {
 				}
 			}
 		case c == '$' && !in:
-			j := i + 1
-			for j < len(s) && isVarByte(s[j]) {
-				j++
-			}
-			if j > i+1 {
-				if val, ok := v.notation(s[i+1 : j]); ok {
-					b.WriteString(val)
-					i = j - 1
-					continue
-				}
+			if val, n, ok := v.expr(s[i+1:]); ok {
+				b.WriteString(val)
+				i += n
+				continue
 			}
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// maxFill bounds $fill(N): scripts may build large packets, not huge ones.
+const maxFill = 16 << 20
+
+// expr evaluates a bare value after '$': name, name+N, name-N, or
+// fill(EXPR) (EXPR bytes of 'x' as a quoted string). It returns the
+// notation text and how many bytes of s it used.
+func (v *vars) expr(s string) (string, int, bool) {
+	if strings.HasPrefix(s, "fill(") {
+		end := strings.IndexByte(s, ')')
+		if end < 0 {
+			return "", 0, false
+		}
+		inner := strings.TrimSpace(s[5:end])
+		n, ok := v.number(inner)
+		if !ok || n < 0 || n > maxFill {
+			return "", 0, false
+		}
+		return `"` + strings.Repeat("x", n) + `"`, end + 1, true
+	}
+	j := 0
+	for j < len(s) && isVarByte(s[j]) {
+		j++
+	}
+	name := s[:j]
+	// A trailing -N belongs to the arithmetic, not to the name.
+	if k := strings.LastIndexByte(name, '-'); k > 0 && isDigits(name[k+1:]) {
+		if _, ok := v.m[name]; !ok && !v.placeholder {
+			j = k
+			name = name[:k]
+		}
+	}
+	if name == "" {
+		return "", 0, false
+	}
+	val, ok := v.notation(name)
+	if !ok {
+		return "", 0, false
+	}
+	if j < len(s) && (s[j] == '+' || s[j] == '-') {
+		k := j + 1
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		base, err1 := strconv.Atoi(val)
+		delta, err2 := strconv.Atoi(s[j+1 : k])
+		if k > j+1 && err1 == nil && err2 == nil {
+			if s[j] == '-' {
+				delta = -delta
+			}
+			return strconv.Itoa(base + delta), k, true
+		}
+	}
+	return val, j, true
+}
+
+// number evaluates a count: digits, $name, $name+N or $name-N.
+func (v *vars) number(s string) (int, bool) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, true
+	}
+	if !strings.HasPrefix(s, "$") {
+		return 0, false
+	}
+	val, used, ok := v.expr(s[1:])
+	if !ok || used != len(s)-1 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(val)
+	return n, err == nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
