@@ -33,8 +33,11 @@ fuzz:
 	  done; \
 	done
 
+# The main job: the full suite against the embedded reference broker.
 run: build
-	./$(BIN) version
+	@mkdir -p reports-out
+	./$(BIN) run --html $(REPORT) --json reports-out/reference.json --junit reports-out/reference.junit.xml
+	@echo "HTML report: $(abspath $(REPORT))"
 
 clean:
 	rm -rf bin reports-out
