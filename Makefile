@@ -36,8 +36,8 @@ fuzz:
 # The main job: the full suite against the embedded reference broker.
 run: build
 	@mkdir -p reports-out
-	./$(BIN) run --html $(REPORT) --json reports-out/reference.json --junit reports-out/reference.junit.xml
-	@echo "HTML report: $(abspath $(REPORT))"
+	@./$(BIN) run --html $(REPORT) --json reports-out/reference.json --junit reports-out/reference.junit.xml; \
+	  status=$$?; echo "HTML report: $(abspath $(REPORT))"; exit $$status
 
 clean:
 	rm -rf bin reports-out
