@@ -43,16 +43,21 @@ func (c *conn) handlePublish(p *codec.Publish) error {
 		}
 	}
 	rc := codec.Success
+	var deliveries []*delivery
 	if c.b.canPublish(c.client(), topic) {
 		c.b.stats.received.Add(1)
 		retain := p.Retain && cfg.RetainAvailable
 		m := newMessage(topic, p.Payload, p.QoS, retain, &p.Props, c.clientID, time.Now())
-		if c.b.publish(m) == 0 && v5 {
+		deliveries = c.b.route(m)
+		if len(deliveries) == 0 && v5 {
 			rc = codec.NoMatchingSubscribers
 		}
 	} else if v5 {
 		rc = codec.NotAuthorized
 	}
+	// The acknowledgement is queued before the deliveries, so a client subscribed to its own
+	// topic always sees them in the same order.
+	defer c.b.deliver(deliveries)
 	if p.QoS == 0 {
 		return nil
 	}
@@ -79,7 +84,7 @@ func (c *conn) resolveTopic(p *codec.Publish) ([]byte, error) {
 	}
 	a := p.Props.TopicAlias
 	if a == 0 || a > c.b.cfg.TopicAliasMaximum {
-		return nil, &closeError{reason: codec.TopicAliasInvalid, rule: "MQTT-3.2.2-17",
+		return nil, &closeError{reason: codec.TopicAliasInvalid, rule: "MQTT-3.3.2-9",
 			msg: "Topic Alias is 0 or above the Topic Alias Maximum"}
 	}
 	if len(p.Topic) > 0 {

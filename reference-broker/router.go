@@ -18,6 +18,13 @@ type stats struct {
 // of each [MQTT-3.3.4-3]; each shared subscription sends its own copy to one member. It returns
 // how many sessions the message was queued for.
 func (b *Broker) publish(m *message) int {
+	ds := b.route(m)
+	b.deliver(ds)
+	return len(ds)
+}
+
+// route stores m if it is retained and works out its deliveries, without queuing them yet.
+func (b *Broker) route(m *message) []*delivery {
 	if m.retain {
 		b.retained.set(m)
 	}
@@ -66,11 +73,15 @@ func (b *Broker) publish(m *message) int {
 			d.subIDs = append(d.subIDs, sub.id)
 		}
 	}
-	for _, d := range append(perSession, shared...) {
+	return append(perSession, shared...)
+}
+
+// deliver queues each delivery for its session.
+func (b *Broker) deliver(ds []*delivery) {
+	for _, d := range ds {
 		slices.Sort(d.subIDs)
 		if d.sess.enqueue(d, b.cfg.MaxQueued) {
 			b.stats.dropped.Add(1)
 		}
 	}
-	return len(perSession) + len(shared)
 }
