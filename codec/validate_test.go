@@ -334,8 +334,8 @@ func TestMaxPacketSize(t *testing.T) {
 	}
 }
 
-// stream is a few packets of a 5.0 session, as a client sends them.
-var stream = []string{
+// clientSession is a few packets of a 5.0 session, as a client sends them.
+var clientSession = []string{
 	`CONNECT v=5.0 client-id="c" clean keepalive=30 props{session-expiry=60}`,
 	`SUBSCRIBE id=1 sub("a/#" qos=1)`,
 	`PUBLISH qos=1 id=2 topic="a/b" props{user("k"="v")} payload="hello"`,
@@ -356,10 +356,10 @@ func encodeStream(t *testing.T, texts []string, v Version) []byte {
 
 // TestReaderOneByteAtATime: a peer that trickles bytes yields the same packets.
 func TestReaderOneByteAtATime(t *testing.T) {
-	wire := encodeStream(t, stream, V5)
+	wire := encodeStream(t, clientSession, V5)
 	r := NewReader(iotest.OneByteReader(bytes.NewReader(wire)), 16)
 	r.From = FromClient
-	for _, want := range stream {
+	for _, want := range clientSession {
 		p, err := r.ReadPacket()
 		require.NoError(t, err)
 		require.Equal(t, want, Format(p))
@@ -370,7 +370,7 @@ func TestReaderOneByteAtATime(t *testing.T) {
 }
 
 func TestReaderEOFInsidePacket(t *testing.T) {
-	wire := encodeStream(t, stream[:3], V5)
+	wire := encodeStream(t, clientSession[:3], V5)
 	for _, cut := range []int{len(wire) - 1, len(wire) - 5} {
 		r := NewReader(bytes.NewReader(wire[:cut]), 0)
 		_, err := r.ReadPacket()
