@@ -255,7 +255,17 @@ var knownFindings = []struct {
 // strictly except those knownFindings explains.
 func TestCaptures(t *testing.T) {
 	needCaptures(t)
-	for file, want := range tsharkCounts(t) {
+	counts := tsharkCounts(t)
+	for _, pattern := range []string{"*.pcap*", "*/*.pcap*"} {
+		files, err := filepath.Glob(filepath.Join(capturesDir, pattern))
+		require.NoError(t, err)
+		for _, f := range files {
+			rel, err := filepath.Rel(capturesDir, f)
+			require.NoError(t, err)
+			require.Contains(t, counts, rel, "every capture has tshark counts in COUNTS.txt")
+		}
+	}
+	for file, want := range counts {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
 			var got captureResult
