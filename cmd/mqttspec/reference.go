@@ -2,19 +2,39 @@ package main
 
 import (
 	"net"
+	"strings"
 
+	"mqttspec/conformance"
 	broker "mqttspec/reference-broker"
 )
 
+// deniedPrefix is where the embedded reference broker refuses every
+// subscription and publication, so the cases about refused subscriptions
+// (SUBACK failure codes) run against it.
+const deniedPrefix = "mqttspec-denied/"
+
 // reference is the embedded reference broker that `mqttspec run` certifies
-// when no --target is given.
+// when no --target is given, with the profile that describes it.
 type reference struct {
-	url  string
-	stop func()
+	url     string
+	stop    func()
+	profile *conformance.Profile
+}
+
+type denyPrefix struct{}
+
+func (denyPrefix) CanPublish(_ broker.Client, topic string) bool {
+	return !strings.HasPrefix(topic, deniedPrefix)
+}
+
+func (denyPrefix) CanSubscribe(_ broker.Client, filter string) bool {
+	return !strings.HasPrefix(filter, deniedPrefix)
 }
 
 func startReference() (*reference, error) {
-	b, err := broker.New(broker.DefaultConfig())
+	cfg := broker.DefaultConfig()
+	cfg.Authorizer = denyPrefix{}
+	b, err := broker.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -23,5 +43,10 @@ func startReference() (*reference, error) {
 		return nil, err
 	}
 	go func() { _ = b.Serve(l) }()
-	return &reference{url: "tcp://" + l.Addr().String(), stop: func() { _ = b.Close() }}, nil
+	profile, err := conformance.ParseProfile("embedded reference broker",
+		"name = mqttspec reference broker\nvar denied-topic = "+deniedPrefix+"topic\n")
+	if err != nil {
+		return nil, err
+	}
+	return &reference{url: "tcp://" + l.Addr().String(), stop: func() { _ = b.Close() }, profile: profile}, nil
 }

@@ -95,6 +95,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer ref.stop()
 		url = ref.url
+		if opts.Profile == nil {
+			opts.Profile = ref.profile
+		}
 	}
 	var tlsCfg *tls.Config
 	if *tlsCA != "" || *tlsCert != "" || *tlsKey != "" || *insecure {

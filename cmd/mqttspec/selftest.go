@@ -47,6 +47,9 @@ func selftestCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer ref.stop()
 		url = ref.url
+		if opts.Profile == nil {
+			opts.Profile = ref.profile
+		}
 	}
 	if opts.Target, err = conformance.ParseTarget(url, nil); err != nil {
 		fmt.Fprintln(stderr, "mqttspec selftest:", err)
@@ -57,6 +60,9 @@ func selftestCmd(args []string, stdout, stderr io.Writer) int {
 	if opts.Caps, err = conformance.Probe(ctx, opts.Target, "", "", "ms", "mqttspec"); err != nil {
 		fmt.Fprintln(stderr, "mqttspec selftest:", err)
 		return 2
+	}
+	if opts.Profile != nil {
+		opts.Profile.Apply(opts.Caps)
 	}
 	checks, err := conformance.SelfTest(ctx, cases, opts)
 	if err != nil {
