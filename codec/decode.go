@@ -414,8 +414,11 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 	p.Props.reset()
 	topicAt := c.i
 	var err error
-	if p.Topic, err = c.str("topic"); err != nil {
-		return err
+	var plain bool
+	if p.Topic, plain = c.plainTopicName(); !plain {
+		if p.Topic, err = c.str("topic"); err != nil {
+			return err
+		}
 	}
 	if p.QoS > 0 {
 		if p.PacketID, err = c.packetID(true); err != nil {
@@ -428,7 +431,7 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 		}
 	}
 	// 5.0 allows an empty topic when a Topic Alias stands for it.
-	if len(p.Topic) > 0 || !p.Props.Has(PropTopicAlias) {
+	if !plain && (len(p.Topic) > 0 || !p.Props.Has(PropTopicAlias)) {
 		if e := checkTopicName(p.Topic, c.v); e != nil {
 			e.Type, e.Field, e.Offset = PUBLISH, "topic", topicAt+2+e.Offset
 			if err := c.d.violate(e); err != nil {

@@ -59,6 +59,10 @@ func ParseFixedHeader(b []byte, v Version) (FixedHeader, error) {
 		return FixedHeader{}, ErrShortBuffer
 	}
 	fh := FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f}
+	if b[1] < 0x80 { // a one-byte Remaining Length, the common case
+		fh.Remaining, fh.Size = int(b[1]), 2
+		return fh, nil
+	}
 	rl, n, overlong, _ := Varint(b[1:])
 	switch {
 	case overlong:
@@ -151,6 +155,22 @@ func (c *cursor) binary(field string) ([]byte, error) {
 	}
 	c.i += int(n)
 	return c.b[c.i-int(n) : c.i], nil
+}
+
+// plainTopicName reads a topic name that is whole, non-empty and plain
+// ASCII without '+' or '#': one pass settles every check on it. Anything
+// else is left unread (ok false) for str and checkTopicName to judge.
+func (c *cursor) plainTopicName() (s []byte, ok bool) {
+	i := c.i
+	if c.end-i < 2 {
+		return nil, false
+	}
+	j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1]))
+	if j == i+2 || j > c.end || !isPlainTopic(c.b[i+2:j]) {
+		return nil, false
+	}
+	c.i = j
+	return c.b[i+2 : j], true
 }
 
 // str reads a UTF-8 Encoded String and checks it as the spec requires.

@@ -298,8 +298,8 @@ func (p *Properties) bytesField(id PropID) *[]byte {
 // size is the encoded length of the properties, without the length prefix.
 func (p *Properties) size() int {
 	n := 0
-	for i := range propTable {
-		pi := &propTable[i]
+	for m := p.encoded(); m != 0; m &= m - 1 {
+		pi := lowestRow(m)
 		switch pi.ID {
 		case PropUser:
 			for _, u := range p.User {
@@ -310,9 +310,6 @@ func (p *Properties) size() int {
 			for _, id := range p.SubscriptionIDs {
 				n += 1 + varintLen(id)
 			}
-			continue
-		}
-		if p.present&pi.bit == 0 {
 			continue
 		}
 		switch pi.Kind {
@@ -332,8 +329,8 @@ func (p *Properties) size() int {
 // appendTo writes the property length and the properties in identifier order.
 func (p *Properties) appendTo(dst []byte) []byte {
 	dst = AppendVarint(dst, p.size())
-	for i := range propTable {
-		pi := &propTable[i]
+	for m := p.encoded(); m != 0; m &= m - 1 {
+		pi := lowestRow(m)
 		switch pi.ID {
 		case PropUser:
 			for _, u := range p.User {
@@ -347,9 +344,6 @@ func (p *Properties) appendTo(dst []byte) []byte {
 				dst = append(dst, byte(PropSubscriptionID))
 				dst = AppendVarint(dst, id)
 			}
-			continue
-		}
-		if p.present&pi.bit == 0 {
 			continue
 		}
 		dst = append(dst, byte(pi.ID))
@@ -391,8 +385,10 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 func (c *cursor) propertyList(p *Properties, on Type) error {
 	for c.i < c.end {
 		at := c.i
-		idv, err := c.varint("property identifier")
-		if err != nil {
+		idv, err := int(c.b[at]), error(nil)
+		if idv < 0x80 { // every identifier the spec defines fits in one byte
+			c.i++
+		} else if idv, err = c.longVarint("property identifier"); err != nil {
 			return err
 		}
 		ix := 0

@@ -2,8 +2,8 @@ package reports
 
 import (
 	"embed"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"regexp"
