@@ -39,6 +39,7 @@ func TestScansMatchByteByByte(t *testing.T) {
 			s := []byte(tc.s)
 			require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s))
 			require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s))
+			require.Equal(t, plainASCIIByBytes(s) && !bytes.ContainsAny(s, "+#"), isPlainTopic(s))
 		})
 	}
 	// Random strings over an alphabet rich in the bytes the scans look for.
@@ -55,5 +56,6 @@ func TestScansMatchByteByByte(t *testing.T) {
 		}
 		require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s), "%q", s)
 		require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s), "%q", s)
+		require.Equal(t, plainASCIIByBytes(s) && !bytes.ContainsAny(s, "+#"), isPlainTopic(s), "%q", s)
 	}
 }
