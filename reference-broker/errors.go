@@ -35,7 +35,12 @@ func protocolError(rule, msg string) *closeError {
 
 // fromCodec turns a decoding error into the close it calls for.
 func fromCodec(e *codec.Error) *closeError {
-	return &closeError{reason: e.Reason, rule: e.Rule, msg: e.Error()}
+	ce := &closeError{reason: e.Reason, rule: e.Rule, msg: e.Error()}
+	if e.Rule == "MQTT-3.3.2-8" {
+		// Section 3.3.2.3.4 names Topic Alias invalid for a Topic Alias of 0.
+		ce.reason = codec.TopicAliasInvalid
+	}
+	return ce
 }
 
 // connackCodeV3 maps a 5.0 CONNACK reason code to the 3.1.1 return code with the same meaning;

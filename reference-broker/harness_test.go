@@ -71,9 +71,14 @@ func dial(t testing.TB, addr, name string) *tclient {
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { nc.Close() })
+	return &tclient{t: t, name: name, nc: nc, r: newClientReader(nc), v: codec.V311}
+}
+
+// newClientReader reads what a broker sends, strictly.
+func newClientReader(nc net.Conn) *codec.Reader {
 	r := codec.NewReader(nc, 4096)
 	r.From = codec.FromServer
-	return &tclient{t: t, name: name, nc: nc, r: r, v: codec.V311}
+	return r
 }
 
 func (c *tclient) sendPacket(p codec.Packet) {

@@ -36,7 +36,7 @@ func TestSessions(t *testing.T) {
 			lines: []string{
 				`s > ` + persistent5, `s < ` + connack5,
 				`s > SUBSCRIBE id=1 sub("t" qos=1)`, `s < SUBACK id=1 reasons=[granted-qos-1]`,
-				`s drop`,
+				`s > DISCONNECT`, `s closed`,
 				`p > CONNECT v=5.0 client-id="p" clean`, `p < ` + connack5,
 				`p > PUBLISH qos=1 id=1 topic="t" payload="x"`, `p < PUBACK id=1`,
 				`s > ` + persistent5, `s < CONNACK session-present reason=success...`,
@@ -69,7 +69,7 @@ func TestSessions(t *testing.T) {
 				`p > PUBLISH qos=1 id=1 topic="t" payload="a"`, `p < PUBACK id=1`,
 				`p > PUBLISH qos=1 id=2 topic="t" payload="b"`, `p < PUBACK id=2`,
 				`s < PUBLISH qos=1 id=1 topic="t" payload="a"`, `s < PUBLISH qos=1 id=2 topic="t" payload="b"`,
-				`s > PUBACK id=1`, `s drop`,
+				`s > PUBACK id=1`, `s > DISCONNECT`, `s closed`,
 				`s > CONNECT v=3.1.1 client-id="s"`, `s < CONNACK session-present reason=success`,
 				`s < PUBLISH dup qos=1 id=2 topic="t" payload="b"`, `s > PUBACK id=2`, `s silent`}},
 		{name: "QoS 2 re-sent as PUBLISH before PUBREC, as PUBREL after", ids: "5.0:MQTT-4.4.0-1 MQTT-4.3.3-6",

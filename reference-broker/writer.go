@@ -52,9 +52,10 @@ func (c *conn) write(buf []byte) bool {
 	if len(buf) == 0 {
 		return true
 	}
+	// Traced before the write, so a packet the client answers is never traced after the answer.
+	c.traceOut(buf)
 	c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.WriteTimeout))
 	_, err := c.nc.Write(buf)
-	c.traceOut(buf)
 	if err != nil {
 		c.closeWith(nil, "write failed: "+err.Error())
 		c.nc.Close()

@@ -1,0 +1,70 @@
+package broker
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFlowControl(t *testing.T) {
+	big := strings.Repeat("x", 50)
+	runScripts(t, []scriptCase{
+		{name: "Receive Maximum from the client exceeded", ids: "5.0:MQTT-3.3.4-7 section 3.3.4 reason 0x93",
+			configure: func(c *Config) { c.ReceiveMaximum = 2 },
+			lines: []string{`p > CONNECT v=5.0 client-id="p" clean`,
+				`p < CONNACK reason=success props{receive-maximum=2 topic-alias-maximum=100 maximum-packet-size=1048576}`,
+				`p > PUBLISH qos=2 id=1 topic="t" payload="1"`, `p < PUBREC id=1 reason=no-matching-subscribers`,
+				`p > PUBLISH qos=2 id=2 topic="t" payload="2"`, `p < PUBREC id=2 reason=no-matching-subscribers`,
+				// A retransmission is not a new message: it stays within the quota.
+				`p > PUBLISH dup qos=2 id=2 topic="t" payload="2"`, `p < PUBREC id=2`,
+				`p > PUBLISH qos=1 id=3 topic="t" payload="3"`, `p < DISCONNECT reason=receive-maximum-exceeded...`, `p closed`}},
+		{name: "Receive Maximum of the client respected", ids: "5.0:MQTT-3.3.4-9 MQTT-3.3.4-10 MQTT-4.9.0-2 MQTT-4.9.0-3",
+			lines: []string{`s > CONNECT v=5.0 client-id="s" clean props{receive-maximum=2}`, `s < ` + connack5,
+				`s > SUBSCRIBE id=1 sub("t" qos=2)`, `s < SUBACK id=1 reasons=[granted-qos-2]`,
+				`p > CONNECT v=5.0 client-id="p" clean`, `p < ` + connack5,
+				`p > PUBLISH qos=1 id=1 topic="t" payload="1"`, `p < PUBACK id=1`,
+				`p > PUBLISH qos=2 id=2 topic="t" payload="2"`, `p < PUBREC id=2`,
+				`p > PUBLISH qos=1 id=3 topic="t" payload="3"`, `p < PUBACK id=3`,
+				`s < PUBLISH qos=1 id=1 topic="t" payload="1"`, `s < PUBLISH qos=2 id=2 topic="t" payload="2"`, `s silent`,
+				`s > PINGREQ`, `s < PINGRESP`,
+				`s > PUBREC id=2`, `s < PUBREL id=2`, `s silent`,
+				`s > PUBCOMP id=2`, `s < PUBLISH qos=1 id=3 topic="t" payload="3"`}},
+		{name: "Maximum Packet Size of the client respected", ids: "5.0:MQTT-3.1.2-24 MQTT-3.1.2-25",
+			lines: []string{`s > CONNECT v=5.0 client-id="s" clean props{maximum-packet-size=32}`, `s < ` + connack5,
+				`s > SUBSCRIBE id=1 sub("t" qos=1)`, `s < SUBACK id=1 reasons=[granted-qos-1]`,
+				`p > CONNECT v=5.0 client-id="p" clean`, `p < ` + connack5,
+				`p > PUBLISH qos=1 id=1 topic="t" payload="` + big + `"`, `p < PUBACK id=1`,
+				`p > PUBLISH qos=1 id=2 topic="t" payload="small"`, `p < PUBACK id=2`,
+				`s < PUBLISH qos=1 id=2 topic="t" payload="small"`, `s > PUBACK id=2`, `s silent`}},
+		{name: "Maximum Packet Size of the client strips a reason string", ids: "5.0:MQTT-3.1.2-24 MQTT-3.4.2-2",
+			configure: func(c *Config) { c.Authorizer = testACL{pub: "allowed/"} },
+			lines: []string{`s > CONNECT v=5.0 client-id="s" clean props{maximum-packet-size=16}`, `s < ` + connack5,
+				`s > PUBLISH qos=1 id=1 topic="t" payload="x"`, `s < PUBACK id=1 reason=not-authorized`}},
+		{name: "5.0 packet above the Maximum Packet Size", ids: "5.0:MQTT-3.2.2-15 section 3.2.2.3.6 reason 0x95",
+			configure: func(c *Config) { c.MaximumPacketSize = 40 },
+			lines: []string{`p > CONNECT v=5.0 client-id="p" clean`, `p < CONNACK reason=success props{topic-alias-maximum=100 maximum-packet-size=40}`,
+				`p > PUBLISH topic="t" payload="` + big + `"`, `p < DISCONNECT reason=packet-too-large...`, `p closed`}},
+		{name: "3.1.1 packet above the maximum size", ids: "3.1.1 section 4.8 (close on a packet the server cannot accept)",
+			configure: func(c *Config) { c.MaximumPacketSize = 40 },
+			lines: []string{`p > CONNECT v=3.1.1 client-id="p" clean`, `p < CONNACK reason=success`,
+				`p > PUBLISH topic="t" payload="` + big + `"`, `p closed`}},
+		{name: "message expiry counts down while queued", ids: "5.0:MQTT-3.3.2-5 MQTT-3.3.2-6",
+			lines: []string{`s > CONNECT v=5.0 client-id="s" props{session-expiry=60}`, `s < ` + connack5,
+				`s > SUBSCRIBE id=1 sub("t" qos=1)`, `s < SUBACK id=1 reasons=[granted-qos-1]`, `s > DISCONNECT`, `s closed`,
+				`p > CONNECT v=5.0 client-id="p" clean`, `p < ` + connack5,
+				`p > PUBLISH qos=1 id=1 topic="t" props{message-expiry=1} payload="expires"`, `p < PUBACK id=1`,
+				`p > PUBLISH qos=1 id=2 topic="t" props{message-expiry=10} payload="counts down"`, `p < PUBACK id=2`,
+				`- wait 1100ms`,
+				`s > CONNECT v=5.0 client-id="s" props{session-expiry=60}`, `s < CONNACK session-present reason=success...`,
+				`s < PUBLISH qos=1 id=1 topic="t" props{message-expiry=9} payload="counts down"`, `s silent`}},
+		{name: "request/response and user properties forwarded unaltered",
+			ids: "5.0:MQTT-3.3.2-4 MQTT-3.3.2-15 MQTT-3.3.2-16 MQTT-3.3.2-17 MQTT-3.3.2-18 MQTT-3.3.2-20",
+			lines: []string{`s > CONNECT v=5.0 client-id="s" clean`, `s < ` + connack5,
+				`s > SUBSCRIBE id=1 sub("t" qos=0)`, `s < SUBACK id=1 reasons=[granted-qos-0]`,
+				`o > CONNECT v=3.1.1 client-id="o" clean`, `o < CONNACK reason=success`,
+				`o > SUBSCRIBE id=1 sub("t" qos=0)`, `o < SUBACK id=1 reasons=[granted-qos-0]`,
+				`p > CONNECT v=5.0 client-id="p" clean`, `p < ` + connack5,
+				`p > PUBLISH topic="t" props{payload-format=1 content-type="text/plain" response-topic="resp/1" correlation-data=0xbeef user("b"="2") user("a"="1") user("b"="1")} payload="x"`,
+				`s < PUBLISH topic="t" props{payload-format=1 content-type="text/plain" response-topic="resp/1" correlation-data=0xbeef user("b"="2") user("a"="1") user("b"="1")} payload="x"`,
+				`o < PUBLISH topic="t" payload="x"`}},
+	})
+}
