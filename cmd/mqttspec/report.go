@@ -103,7 +103,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		if !ok {
 			return 2
 		}
-		return writeReports(runs[0], stdout, stderr, "", *htmlOut, *junitOut)
+		return writeReports(runs[0], stdout, stderr, "", *htmlOut, *junitOut, "")
 	}
 	fs.Usage()
 	return 2

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "write the full result as JSON to this file (schema: docs/report-schema.md)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
 	junitOut := fs.String("junit", "", "write JUnit XML (one testsuite per spec section) to this file")
+	pcapDir := fs.String("pcap", "", "save each case's traffic as DIR/<case>.pcap (the HTML report links to them)")
 	quiet := fs.Bool("quiet", false, "print only the summary")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -150,7 +152,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		printFailures(stdout, run)
 	}
 	printSummary(stdout, run)
-	if code := writeReports(run, stdout, stderr, *jsonOut, *htmlOut, *junitOut); code != 0 {
+	pcapLink := ""
+	if *pcapDir != "" {
+		if err := reports.WritePcaps(*pcapDir, run); err != nil {
+			fmt.Fprintln(stderr, "mqttspec run: --pcap:", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "wrote %s/*.pcap\n", *pcapDir)
+		if *htmlOut != "" {
+			if rel, err := filepath.Rel(filepath.Dir(*htmlOut), *pcapDir); err == nil {
+				pcapLink = filepath.ToSlash(rel)
+			}
+		}
+	}
+	if code := writeReports(run, stdout, stderr, *jsonOut, *htmlOut, *junitOut, pcapLink); code != 0 {
 		return code
 	}
 	if ctx.Err() != nil {
@@ -180,7 +195,7 @@ func parseVersions(s string) ([]codec.Version, error) {
 
 // writeReports writes each requested report; one that fails does not stop
 // the others, and nothing already written is lost.
-func writeReports(run *conformance.Run, stdout, stderr io.Writer, jsonPath, htmlPath, junitPath string) int {
+func writeReports(run *conformance.Run, stdout, stderr io.Writer, jsonPath, htmlPath, junitPath, pcapLink string) int {
 	code := 0
 	for _, out := range []struct {
 		flag, path string
@@ -188,7 +203,7 @@ func writeReports(run *conformance.Run, stdout, stderr io.Writer, jsonPath, html
 	}{
 		{"--json", jsonPath, func(w io.Writer) error { return reports.WriteJSON(w, run) }},
 		{"--junit", junitPath, func(w io.Writer) error { return reports.WriteJUnit(w, run) }},
-		{"--html", htmlPath, func(w io.Writer) error { return reports.WriteHTML(w, run, reports.HTMLOptions{}) }},
+		{"--html", htmlPath, func(w io.Writer) error { return reports.WriteHTML(w, run, reports.HTMLOptions{PcapDir: pcapLink}) }},
 	} {
 		if out.path == "" {
 			continue
