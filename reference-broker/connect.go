@@ -196,22 +196,19 @@ func (c *conn) accept(req *connectRequest, authReply []byte) error {
 	c.inAliases = map[uint16][]byte{}
 	c.enc = encoder{version: c.version, maxSize: req.maxPacket, aliasMax: req.aliasMax,
 		quota: min(req.receiveMax, cfg.MaxInflight), aliases: map[string]uint16{}, stats: &c.b.stats}
-	s, present, err := c.b.sessions.attach(c, req.cleanStart, req.expiry, req.will)
-	if err != nil {
-		return err
-	}
-	c.sess = s
-	ack := &codec.Connack{SessionPresent: present && c.version != codec.V31}
-	if c.version == codec.V5 {
-		c.connackProps(&ack.Props, req, authReply)
-	}
-	c.mu.Lock()
-	c.ctrl = c.appendControl(c.ctrl, ack)
-	c.accepted = true
-	c.attached = s
-	c.mu.Unlock()
-	c.wakeWriter()
-	return nil
+	return c.b.sessions.attach(c, req.cleanStart, req.expiry, req.will, func(s *session, present bool) {
+		c.sess = s
+		ack := &codec.Connack{SessionPresent: present && c.version != codec.V31}
+		if c.version == codec.V5 {
+			c.connackProps(&ack.Props, req, authReply)
+		}
+		c.mu.Lock()
+		c.ctrl = c.appendControl(c.ctrl, ack)
+		c.accepted = true
+		c.attached = s
+		c.mu.Unlock()
+		c.wakeWriter()
+	})
 }
 
 // connackProps announces the capabilities that differ from the protocol defaults.

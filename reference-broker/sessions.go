@@ -36,8 +36,9 @@ const maxTakeovers = 8
 // attach binds c to the session of its client identifier. A connection already bound is closed
 // first (DISCONNECT Session taken over in 5.0) [MQTT-3.1.4-3 in 5.0, MQTT-3.1.4-2 in 3.1.1];
 // Clean Start discards an existing session [MQTT-3.1.2-4]. It reports whether a session was
-// resumed, the Session Present flag [MQTT-3.2.2-2, MQTT-3.2.2-3].
-func (st *sessionStore) attach(c *conn, cleanStart bool, expiry uint32, w *will) (*session, bool, error) {
+// resumed, the Session Present flag [MQTT-3.2.2-2, MQTT-3.2.2-3], to accepted, which runs under
+// the store's lock: a connection that takes the session over later finds the CONNACK queued.
+func (st *sessionStore) attach(c *conn, cleanStart bool, expiry uint32, w *will, accepted func(*session, bool)) error {
 	for range maxTakeovers {
 		st.mu.Lock()
 		s := st.all[c.clientID]
@@ -65,18 +66,19 @@ func (st *sessionStore) attach(c *conn, cleanStart bool, expiry uint32, w *will)
 			s.will, s.expireAt, s.expiry = w, time.Time{}, expiry
 			delete(st.timed, s)
 			s.attach(c)
+			accepted(s, present)
 			st.mu.Unlock()
-			return s, present, nil
+			return nil
 		}
 		st.mu.Unlock()
 		old.takeOver()
 		select {
 		case <-old.done:
 		case <-time.After(st.b.cfg.ConnectTimeout):
-			return nil, false, &closeError{reason: codec.ServerBusy, msg: "the connection holding the session did not close"}
+			return &closeError{reason: codec.ServerBusy, msg: "the connection holding the session did not close"}
 		}
 	}
-	return nil, false, &closeError{reason: codec.ServerBusy, msg: "the session is being taken over repeatedly"}
+	return &closeError{reason: codec.ServerBusy, msg: "the session is being taken over repeatedly"}
 }
 
 // detach unbinds c from s after its network connection closed. The Will goes out now, or after
