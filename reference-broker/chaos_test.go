@@ -43,7 +43,10 @@ func TestChaos(t *testing.T) {
 			var wg sync.WaitGroup
 			var pubErr, subErr error
 			wg.Add(2)
-			go func() { defer wg.Done(); pubErr = pub.run(func() bool { return pub.sent == messages && len(pub.inflight) == 0 }) }()
+			go func() {
+				defer wg.Done()
+				pubErr = pub.run(func() bool { return pub.sent == messages && len(pub.inflight) == 0 })
+			}()
 			go func() { defer wg.Done(); subErr = sub.run(func() bool { return sub.distinct == messages }) }()
 			wg.Wait()
 			require.NoError(t, pubErr)
