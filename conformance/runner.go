@@ -99,35 +99,15 @@ func Execute(ctx context.Context, cases []*Case, o Options) []Result {
 	runID := randomID(4)
 	jobs := Select(cases, &o)
 	results := make([]Result, len(jobs))
-	work := make(chan int)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for w := 0; w < o.Parallel; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				r := runJob(ctx, jobs[i], &o, fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, i), runID)
-				results[i] = r
-				if o.Progress != nil {
-					mu.Lock()
-					o.Progress(&results[i])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range jobs {
-		select {
-		case work <- i:
-		case <-ctx.Done():
+	forEach(ctx, len(jobs), o.Parallel, func(i int) {
+		results[i] = runJob(ctx, jobs[i], &o, fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, i), runID)
+		if o.Progress != nil {
+			mu.Lock()
+			o.Progress(&results[i])
+			mu.Unlock()
 		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(work)
-	wg.Wait()
+	})
 	return results
 }
 
@@ -139,6 +119,30 @@ func randomID(n int) string {
 
 // maxRepeat bounds a repeat block: suites stay small and fast.
 const maxRepeat = 1000
+
+// forEach calls f(0..n-1) from at most parallel goroutines, and stops
+// handing out work once ctx is done.
+func forEach(ctx context.Context, n, parallel int, f func(i int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+}
 
 // caseRun is the state of one case while it runs.
 type caseRun struct {

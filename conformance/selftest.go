@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"mqttspec/codec"
 )
@@ -11,7 +12,7 @@ import (
 type FaultCheck struct {
 	Case    string
 	Version string
-	Fault   string
+	Fault   string  // empty: the case could not be checked (its clean run did not pass)
 	Outcome Outcome // what the case reported with the fault injected
 	Reason  string
 	Caught  bool // the case failed, as it must
@@ -19,15 +20,25 @@ type FaultCheck struct {
 
 // SelfTest proves the suite's cases can fail: each case that passes against
 // the (correct) target is run again through a proxy injecting each of its
-// faults, and must then fail. Cases that do not pass cleanly are reported
-// as not checkable (Outcome of the clean run, Caught false).
+// faults, and must then fail. Cases whose clean run does not pass are
+// reported as not checkable.
 func SelfTest(ctx context.Context, cases []*Case, o Options) ([]FaultCheck, error) {
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
 	clean := Execute(ctx, cases, o)
-	var out []FaultCheck
 	byID := map[string]*Case{}
 	for _, c := range cases {
 		byID[c.ID] = c
 	}
+	type task struct {
+		c     *Case
+		v     codec.Version
+		fault *Fault
+		spec  string
+	}
+	var out []FaultCheck
+	var tasks []task
 	for _, r := range clean {
 		c := byID[r.ID]
 		if r.Outcome != Pass {
@@ -35,39 +46,42 @@ func SelfTest(ctx context.Context, cases []*Case, o Options) ([]FaultCheck, erro
 				Reason: "not checked: the clean run did not pass: " + r.Reason})
 			continue
 		}
+		v, _ := codec.ParseVersion(r.Version)
 		for _, spec := range c.Faults {
 			f, err := ParseFault(spec)
 			if err != nil {
 				return nil, fmt.Errorf("%s: fault %q: %w", c.ID, spec, err)
 			}
-			px, err := StartProxy(o.Target, []*Fault{f})
-			if err != nil {
-				return nil, err
-			}
-			po := o
-			po.Target, _ = ParseTarget(px.URL(), nil)
-			po.Run, po.Skip, po.Tags, po.Progress = nil, nil, nil, nil
-			po.Versions = versionsOf(r.Version)
-			res := Execute(ctx, []*Case{c}, po)
-			px.Close()
-			fc := FaultCheck{Case: r.ID, Version: r.Version, Fault: spec}
-			if len(res) == 1 {
-				fc.Outcome, fc.Reason = res[0].Outcome, res[0].Reason
-				fc.Caught = res[0].Outcome == Fail
-			}
-			out = append(out, fc)
+			tasks = append(tasks, task{c, v, f, spec})
 		}
 	}
-	return out, nil
-}
-
-func versionsOf(s string) []codec.Version {
-	for _, v := range allVersions {
-		if v.String() == s {
-			return []codec.Version{v}
+	checks := make([]FaultCheck, len(tasks))
+	var firstErr error
+	var mu sync.Mutex
+	forEach(ctx, len(tasks), o.Parallel, func(i int) {
+		t := tasks[i]
+		fc := FaultCheck{Case: t.c.ID, Version: t.v.String(), Fault: t.spec}
+		px, err := StartProxy(o.Target, []*Fault{t.fault})
+		if err != nil {
+			mu.Lock()
+			firstErr = err
+			mu.Unlock()
+			return
 		}
+		po := o
+		po.Target, _ = ParseTarget(px.URL(), nil)
+		po.Run, po.Skip, po.Tags, po.Progress, po.Parallel = nil, nil, nil, nil, 1
+		po.Versions = []codec.Version{t.v}
+		res := Execute(ctx, []*Case{t.c}, po)
+		px.Close()
+		if len(res) == 1 {
+			fc.Outcome, fc.Reason = res[0].Outcome, res[0].Reason
+			fc.Caught = res[0].Outcome == Fail
+		}
+		checks[i] = fc
+	})
+	if firstErr != nil {
+		return nil, firstErr
 	}
-	return nil
+	return append(out, checks...), nil
 }
-
-var allVersions = []codec.Version{codec.V31, codec.V311, codec.V5}
