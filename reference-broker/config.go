@@ -22,11 +22,12 @@ type Config struct {
 	ServerKeepAlive      uint16 // when non-zero, replaces a 5.0 client's Keep Alive
 
 	// Limits. Zero means the default given.
-	MaxConnections int           // simultaneous connections (10000)
-	MaxInflight    int           // QoS 1/2 messages sent to a client and not yet acknowledged (1024)
-	MaxQueued      int           // messages waiting per session; QoS 0 is dropped first (10000)
-	ConnectTimeout time.Duration // from accept to a complete CONNECT (and AUTH exchange) (10s)
-	WriteTimeout   time.Duration // a write to a client that takes longer closes it (10s)
+	MaxConnections   int           // simultaneous connections (10000)
+	MaxInflight      int           // QoS 1/2 messages sent to a client and not yet acknowledged (1024)
+	MaxQueued        int           // messages waiting per session; QoS 0 is dropped first (10000)
+	MaxSubscriptions int           // topic filters per session (10000)
+	ConnectTimeout   time.Duration // from accept to a complete CONNECT (and AUTH exchange) (10s)
+	WriteTimeout     time.Duration // a write to a client that takes longer closes it (10s)
 
 	// Authentication and authorization.
 	AllowAnonymous bool                  // accept a CONNECT without a user name
@@ -75,7 +76,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.MaximumPacketSize > maxPacketLimit {
 		return cfg, fmt.Errorf("broker config: MaximumPacketSize %d exceeds %d", cfg.MaximumPacketSize, maxPacketLimit)
 	}
-	if cfg.MaxConnections < 0 || cfg.MaxInflight < 0 || cfg.MaxQueued < 0 || cfg.ConnectTimeout < 0 ||
+	if cfg.MaxConnections < 0 || cfg.MaxInflight < 0 || cfg.MaxQueued < 0 || cfg.MaxSubscriptions < 0 || cfg.ConnectTimeout < 0 ||
 		cfg.WriteTimeout < 0 || cfg.SysInterval < 0 {
 		return cfg, errors.New("broker config: limits must not be negative")
 	}
@@ -90,6 +91,7 @@ func (c *Config) withDefaults() (Config, error) {
 	def(&cfg.MaxConnections, 10000)
 	def(&cfg.MaxInflight, 1024)
 	def(&cfg.MaxQueued, 10000)
+	def(&cfg.MaxSubscriptions, 10000)
 	if cfg.ReceiveMaximum == 0 {
 		cfg.ReceiveMaximum = 65535
 	}

@@ -77,7 +77,7 @@ func (s *session) enqueue(d *delivery, limit int) bool {
 }
 
 // pull appends the packets the connection may send now: first the inflight deliveries still to
-// be re-sent on this connection, in their original order [MQTT-4.4.0-1, MQTT-4.6.0-1], then
+// be re-sent on this connection (section 4.4), in their original order [MQTT-4.6.0-1 in 3.1.1], then
 // queued deliveries while the send quota allows [MQTT-4.9.0-2]. It reports whether more is
 // ready than fitted in one batch.
 func (s *session) pull(e *encoder, buf []byte, now time.Time) ([]byte, bool) {
@@ -131,6 +131,12 @@ func (s *session) pull(e *encoder, buf []byte, now time.Time) ([]byte, bool) {
 // [MQTT-4.3.3-6].
 func (s *session) pullResend(e *encoder, buf []byte, now time.Time) []byte {
 	var ok bool
+	var tooLarge []*delivery // forgotten after the loop: forgetting compacts s.order
+	defer func() {
+		for _, d := range tooLarge {
+			s.forget(d)
+		}
+	}()
 	for _, d := range s.order {
 		if !d.unsent {
 			continue
@@ -143,7 +149,7 @@ func (s *session) pullResend(e *encoder, buf []byte, now time.Time) []byte {
 			}
 			d.dup = true
 			if buf, ok = e.publish(buf, d, now); !ok {
-				s.forget(d)
+				tooLarge = append(tooLarge, d)
 				continue
 			}
 		}
@@ -151,7 +157,6 @@ func (s *session) pullResend(e *encoder, buf []byte, now time.Time) []byte {
 		s.used++
 	}
 	s.resend = false
-	s.compact()
 	return buf
 }
 
@@ -250,7 +255,7 @@ func (s *session) receiveQoS2(id uint16, limit int) (dup, full bool) {
 	if _, ok := s.received[id]; ok {
 		return true, false
 	}
-	if len(s.received) >= limit {
+	if s.ended || len(s.received) >= limit {
 		return false, true
 	}
 	s.received[id] = struct{}{}

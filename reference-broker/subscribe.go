@@ -38,8 +38,11 @@ func (c *conn) handleSubscribe(p *codec.Subscribe) error {
 		o := &p.Subscriptions[i]
 		sub, code, sendRetained := c.subscribe(o, id)
 		ack.ReasonCodes[i] = byte(code)
-		if code >= 0x80 {
+		switch code {
+		case codec.NotAuthorized:
 			setReasonString(&ack.Props, "not authorized to subscribe to "+string(o.Filter))
+		case codec.QuotaExceeded:
+			setReasonString(&ack.Props, "the session has the maximum number of subscriptions")
 		}
 		if sendRetained {
 			retained = append(retained, sub)
@@ -83,7 +86,13 @@ func (c *conn) subscribe(o *codec.Subscription, id int) (*subscription, codec.Re
 		retainHandling:    o.RetainHandling,
 		id:                id,
 	}
-	existed := c.b.topics.subscribe(sub, path)
+	existed, ok := c.b.topics.subscribe(sub, path, cfg.MaxSubscriptions)
+	if !ok {
+		if v5 {
+			return nil, codec.QuotaExceeded, false
+		}
+		return nil, codec.SubackFailure, false
+	}
 	// Retained messages: never for shared subscriptions (section 4.8.2); 3.1.1 re-sends them on
 	// every SUBSCRIBE [MQTT-3.8.4-3 in 3.1.1]; 5.0 per Retain Handling [MQTT-3.3.1-9..11].
 	due := cfg.RetainAvailable && share == "" &&

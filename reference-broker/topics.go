@@ -72,13 +72,17 @@ func (t *topicIndex) node(path string, create bool) *topicNode {
 }
 
 // subscribe adds sub, replacing the session's subscription with the same filter
-// [MQTT-3.8.4-3]. path is the filter without a share prefix. It reports whether one existed.
-func (t *topicIndex) subscribe(sub *subscription, path string) bool {
+// [MQTT-3.8.4-3]. path is the filter without a share prefix. It reports whether one existed,
+// and false for ok when the session already has limit subscriptions.
+func (t *topicIndex) subscribe(sub *subscription, path string, limit int) (existed, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := sub.sess
-	_, existed := s.subs[sub.filter]
+	_, existed = s.subs[sub.filter]
 	if !existed {
+		if len(s.subs) >= limit {
+			return false, false
+		}
 		t.count++
 	}
 	s.subs[sub.filter] = sub
@@ -88,7 +92,7 @@ func (t *topicIndex) subscribe(sub *subscription, path string) bool {
 			n.subs = map[*session]*subscription{}
 		}
 		n.subs[s] = sub
-		return existed
+		return existed, true
 	}
 	if n.groups == nil {
 		n.groups = map[string]*shareGroup{}
@@ -101,11 +105,11 @@ func (t *topicIndex) subscribe(sub *subscription, path string) bool {
 	for i, m := range g.members {
 		if m.sess == s {
 			g.members[i] = sub
-			return existed
+			return existed, true
 		}
 	}
 	g.members = append(g.members, sub)
-	return existed
+	return existed, true
 }
 
 // unsubscribe removes the session's subscription to filter exactly as written [MQTT-3.10.4-1].

@@ -36,7 +36,7 @@ func TestTopicMatching(t *testing.T) {
 		t.Run(tc.filter, func(t *testing.T) {
 			var idx topicIndex
 			s := newSession("s")
-			idx.subscribe(&subscription{sess: s, filter: tc.filter}, tc.filter)
+			idx.subscribe(&subscription{sess: s, filter: tc.filter}, tc.filter, 1)
 			var rs retainedStore
 			for _, topic := range append(slices.Clone(tc.match), tc.miss...) {
 				if topic != "" {
@@ -141,6 +141,20 @@ func TestTopics(t *testing.T) {
 			lines: lines(conn5("a", ""), []string{
 				`a > SUBSCRIBE id=1 sub("$SYS/#" qos=0)`, `a < SUBACK id=1 reasons=[granted-qos-0]`,
 				`a > PUBLISH qos=1 id=1 topic="$SYS/x" payload="x"`, `a < PUBACK id=1 reason=not-authorized...`, `a silent`})},
+		{name: "$SYS status topics", ids: "MQTT-4.7.2-1 section 4.7.2",
+			configure: func(c *Config) { c.SysInterval = 20 * time.Millisecond },
+			lines: lines(conn5("a", ""), []string{
+				`- wait 50ms`,
+				`a > SUBSCRIBE id=1 sub("#" qos=0) sub("+/broker/version" qos=0)`, `a < SUBACK id=1 reasons=[granted-qos-0 granted-qos-0]`, `a silent`,
+				`a > SUBSCRIBE id=2 sub("$SYS/broker/version" qos=0)`, `a < SUBACK id=2 reasons=[granted-qos-0]`,
+				`a < PUBLISH retain topic="$SYS/broker/version" payload="` + Version + `"`,
+				`a < PUBLISH topic="$SYS/broker/version" payload="` + Version + `"`})},
+		{name: "subscription quota", ids: "5.0 section 3.9.3 reason 0x97",
+			configure: func(c *Config) { c.MaxSubscriptions = 1 },
+			lines: lines(conn5("a", ""), []string{
+				`a > SUBSCRIBE id=1 sub("x" qos=0) sub("y" qos=0)`,
+				`a < SUBACK id=1 props{reason-string="the session has the maximum number of subscriptions"} reasons=[granted-qos-0 quota-exceeded]`,
+				`a > SUBSCRIBE id=2 sub("x" qos=1)`, `a < SUBACK id=2 reasons=[granted-qos-1]`})},
 		{name: "wildcards unavailable 5.0", ids: "5.0 section 3.2.2.3.12 reason 0xA2",
 			configure: func(c *Config) { c.WildcardSubAvailable = false },
 			lines: []string{`a > CONNECT v=5.0 client-id="a"`, `a < CONNACK reason=success props{topic-alias-maximum=100 maximum-packet-size=1048576 wildcard-sub-available=0}`,
