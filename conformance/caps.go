@@ -31,6 +31,8 @@ var KnownCapabilities = map[string]string{
 	"receive-maximum":     "the broker announces a Receive Maximum (5.0 CONNACK)",
 	"maximum-packet-size": "the broker announces a Maximum Packet Size (5.0 CONNACK)",
 	"client-keepalive":    "the broker keeps the client's Keep Alive (no 5.0 Server Keep Alive)",
+	"auth-method":         "the profile names a 5.0 enhanced authentication method the broker supports (var auth-method, var auth-secret)",
+	"websocket":           "the target is reached over WebSocket (ws:// or wss://)",
 }
 
 // numericCaps may be compared in a requirement (require topic-alias-maximum<65535);
@@ -128,6 +130,14 @@ func (c Capabilities) has(name string, v codec.Version) (bool, string) {
 		if _, ok := c[name]; !ok {
 			return false, "the broker announces no " + strings.ReplaceAll(name, "-", " ")
 		}
+	case "auth-method":
+		if c["auth-method"] == "" {
+			return false, "no auth-method set: the profile must name an enhanced authentication method the broker supports"
+		}
+	case "websocket":
+		if c["transport"] != "ws" && c["transport"] != "wss" {
+			return false, "the target is not reached over WebSocket"
+		}
 	case "client-keepalive":
 		if _, ok := c["server-keep-alive"]; ok {
 			return false, "the broker replaces the client's Keep Alive (Server Keep Alive " + c["server-keep-alive"] + ")"
@@ -141,7 +151,7 @@ func (c Capabilities) has(name string, v codec.Version) (bool, string) {
 // Probe connects with each version and reads what the broker announces
 // (5.0 CONNACK properties) or grants (3.1.1 SUBSCRIBE at QoS 2).
 func Probe(ctx context.Context, t *Target, username, password, clientPrefix, topicPrefix string) (Capabilities, error) {
-	caps := Capabilities{}
+	caps := Capabilities{"transport": t.scheme}
 	reachable := false
 	for _, v := range []codec.Version{codec.V5, codec.V311, codec.V31} {
 		connack, cn, err := probeConnect(ctx, t, v, clientPrefix+"probe", username, password)

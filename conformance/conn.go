@@ -33,6 +33,8 @@ type conn struct {
 	in       chan inbound
 	pending  []inbound
 	closed   bool // the broker's side is known to be closed
+	gone     bool // the tester closed it
+	maxIn    int  // the Maximum Packet Size the client announced in CONNECT (0: none)
 	clientID string
 	done     chan struct{}
 	once     sync.Once
@@ -92,6 +94,7 @@ func (c *conn) write(b []byte) error {
 }
 
 func (c *conn) close() {
+	c.gone = true
 	c.once.Do(func() {
 		close(c.done)
 		_ = c.nc.Close()

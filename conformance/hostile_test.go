@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"io"
 	"net"
@@ -136,4 +139,95 @@ func TestRefusedConnectionIsAnError(t *testing.T) {
 	res := Execute(context.Background(), cases, Options{Target: tg})
 	require.Equal(t, Error, res[0].Outcome)
 	require.Contains(t, res[0].Reason, "connection refused")
+}
+
+// scripted runs one case against a fake broker.
+func scripted(t *testing.T, behave func(c net.Conn), src string) Result {
+	t.Helper()
+	tg := fakeBroker(t, behave)
+	cases, err := ParseScript("engine", src)
+	require.NoError(t, err)
+	res := Execute(context.Background(), cases, Options{Target: tg, Timeout: time.Second})
+	require.Len(t, res, 1)
+	return res[0]
+}
+
+func answer(packets ...[]byte) func(c net.Conn) {
+	return func(c net.Conn) {
+		readSome(c)
+		for _, p := range packets {
+			_, _ = c.Write(p)
+		}
+		drain(c)
+	}
+}
+
+const caseHead = "case e\n  title T\n  versions 5.0\n  describe D\n  fault keep-open\n"
+
+func TestEngineStepSemantics(t *testing.T) {
+	connack := []byte{0x20, 0x03, 0x00, 0x00, 0x00}
+	pubA := []byte{0x30, 0x07, 0x00, 0x01, 'a', 0x00, 'x', 'y', 'z'}
+	pubB := []byte{0x30, 0x07, 0x00, 0x01, 'b', 0x00, 'x', 'y', 'z'}
+	big := append([]byte{0x30, 0x0b, 0x00, 0x01, 'a', 0x00}, []byte("0123456")...)
+	for _, tc := range []struct {
+		name    string
+		answers [][]byte
+		steps   string
+		outcome Outcome
+		reason  string
+	}{
+		{"unordered any order", [][]byte{connack, pubB, pubA}, "  connect c\n  expect-unordered c\n    | PUBLISH topic=\"a\"\n    | PUBLISH topic=\"b\"\n", Pass, ""},
+		{"unordered optional copy absent", [][]byte{connack, pubA}, "  connect c\n  expect-unordered c\n    | PUBLISH topic=\"a\"\n    | ? PUBLISH topic=\"a\"\n", Pass, ""},
+		{"unordered optional copy present", [][]byte{connack, pubA, pubA}, "  connect c\n  expect-unordered c\n    | PUBLISH topic=\"a\"\n    | ? PUBLISH topic=\"a\"\n  expect-none c within 100ms\n", Pass, ""},
+		{"unordered missing required", [][]byte{connack, pubB}, "  connect c\n  expect-unordered c\n    | PUBLISH topic=\"a\"\n    | ? PUBLISH topic=\"a\"\n", Fail, "expected one of"},
+		{"client maximum packet size", [][]byte{connack, big}, "  connect c CONNECT clean props{maximum-packet-size=10}\n  expect c PUBLISH\n", Fail, "MQTT-3.1.2-24"},
+		{"refusal in 3.1.1 layout to an unknown level", [][]byte{{0x20, 0x02, 0x00, 0x01}}, "  connect c CONNECT v=6 clean -> closed\n", Fail, "expected the broker to close"},
+		{"refusal in 5.0 layout to an unknown level", [][]byte{{0x20, 0x03, 0x00, 0x84, 0x00}}, "  connect c CONNECT v=6 clean -> CONNACK reason=unsupported-protocol-version\n", Pass, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scripted(t, answer(tc.answers...), caseHead+tc.steps+"end\n")
+			require.Equal(t, tc.outcome, r.Outcome, r.Reason)
+			require.Contains(t, r.Reason, tc.reason)
+		})
+	}
+}
+
+func TestExpectOne(t *testing.T) {
+	connack := []byte{0x20, 0x03, 0x00, 0x00, 0x00}
+	pub := []byte{0x30, 0x04, 0x00, 0x01, 'a', 0x00}
+	var mu sync.Mutex
+	n := 0
+	// Every connection gets a CONNACK; the first two also get the message,
+	// the third only when `both` is set.
+	behave := func(both bool) func(c net.Conn) {
+		return func(c net.Conn) {
+			readSome(c)
+			mu.Lock()
+			n++
+			k := n
+			mu.Unlock()
+			_, _ = c.Write(connack)
+			if k == 2 || (both && k == 3) {
+				time.Sleep(50 * time.Millisecond)
+				_, _ = c.Write(pub)
+			}
+			drain(c)
+		}
+	}
+	src := caseHead + "  connect a\n  connect b\n  connect c\n  expect-one b c within 300ms PUBLISH topic=\"a\"\nend\n"
+	r := scripted(t, behave(false), src)
+	require.Equal(t, Pass, r.Outcome, r.Reason)
+	n = 0
+	r = scripted(t, behave(true), src)
+	require.Equal(t, Fail, r.Outcome)
+	require.Contains(t, r.Reason, "exactly one of them")
+}
+
+func TestHMACVariable(t *testing.T) {
+	v := newVars()
+	v.setString("auth-secret", "mqttspec")
+	v.setWord("nonce", "0x0102")
+	mac := hmac.New(sha256.New, []byte("mqttspec"))
+	mac.Write([]byte{1, 2})
+	require.Equal(t, "auth-data=0x"+hex.EncodeToString(mac.Sum(nil)), substitute("auth-data=$hmac-sha256(auth-secret,nonce)", v))
 }

@@ -15,10 +15,11 @@ import (
 // requires the field's absence, and the word `closed` stands for the
 // connection being closed by the broker.
 type Pattern struct {
-	Text   string
-	Closed bool
-	Type   codec.Type
-	Fields []codec.Field
+	Text     string
+	Closed   bool
+	Optional bool // "? PATTERN" in expect-unordered: may match at most one packet, need not
+	Type     codec.Type
+	Fields   []codec.Field
 }
 
 func (p *Pattern) String() string { return p.Text }

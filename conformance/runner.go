@@ -99,8 +99,16 @@ func Execute(ctx context.Context, cases []*Case, o Options) []Result {
 	runID := randomID(4)
 	jobs := Select(cases, &o)
 	results := make([]Result, len(jobs))
+	// Start the cases that must wait longest first, so they overlap with
+	// the quick ones instead of trailing at the end of the run.
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return jobs[order[a]].c.waiting() > jobs[order[b]].c.waiting() })
 	var mu sync.Mutex
-	forEach(ctx, len(jobs), o.Parallel, func(i int) {
+	forEach(ctx, len(jobs), o.Parallel, func(k int) {
+		i := order[k]
 		results[i] = runJob(ctx, jobs[i], &o, fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, i), runID)
 		if o.Progress != nil {
 			mu.Lock()
@@ -119,6 +127,26 @@ func randomID(n int) string {
 
 // maxRepeat bounds a repeat block: suites stay small and fast.
 const maxRepeat = 1000
+
+// waiting estimates the time a case spends waiting by design: quiet
+// windows, waits and closes the broker makes it wait for.
+func (c *Case) waiting() time.Duration {
+	var d time.Duration
+	for _, st := range c.Steps {
+		switch st.Op {
+		case OpWait:
+			d += st.Within
+		case OpExpectNone:
+			if st.Within == 0 {
+				d += 500 * time.Millisecond
+			}
+			d += st.Within
+		case OpExpectClose:
+			d += st.Within / 2
+		}
+	}
+	return d
+}
 
 // forEach calls f(0..n-1) from at most parallel goroutines, and stops
 // handing out work once ctx is done.
@@ -255,7 +283,7 @@ func (r *caseRun) step(st *Step) bool {
 	case OpOpen:
 		return r.open(st.Conn)
 	case OpConnect:
-		if _, ok := r.conns[st.Conn]; !ok || r.conns[st.Conn].closed {
+		if cn, ok := r.conns[st.Conn]; !ok || cn.closed || cn.gone {
 			if !r.open(st.Conn) {
 				return false
 			}
@@ -301,8 +329,12 @@ func (r *caseRun) step(st *Step) bool {
 			return r.fail(len(r.res.Transcript)-1, "", "write failed: "+err.Error())
 		}
 		return true
-	case OpExpect, OpExpectUnorder:
+	case OpExpect:
 		return r.expect(st, r.within(st, r.o.Timeout))
+	case OpExpectUnorder:
+		return r.expectUnordered(st, r.within(st, r.o.Timeout))
+	case OpExpectOne:
+		return r.expectOne(st, r.within(st, r.o.Timeout))
 	case OpExpectNone:
 		return r.expectNone(st)
 	case OpExpectClose:
@@ -401,6 +433,10 @@ func (r *caseRun) sendConnect(st *Step) bool {
 	}
 	c := p.(*codec.Connect)
 	cn.version, cn.clientID = c.ProtocolLevel, string(c.ClientID)
+	cn.maxIn = 0
+	if c.ProtocolLevel == codec.V5 && c.Props.Has(codec.PropMaximumPacketSize) {
+		cn.maxIn = int(c.Props.MaximumPacketSize)
+	}
 	if !c.CleanStart || c.Props.SessionExpiry > 0 {
 		r.sessions[cn.clientID] = c.ProtocolLevel
 	}
@@ -447,11 +483,16 @@ func (r *caseRun) receive(cn *conn, ev inbound) received {
 		}
 		return rv
 	}
-	cn.dec.Version = cn.version
+	v := answerVersion(cn.version, ev.raw)
+	cn.dec.Version = v
 	p, _, err := cn.dec.Decode(ev.raw)
+	if err == nil && cn.maxIn > 0 && len(ev.raw) > cn.maxIn {
+		err = &codec.Error{Rule: "MQTT-3.1.2-24", Reason: codec.PacketTooLarge, Type: p.Type(), Field: "packet size",
+			Msg: fmt.Sprintf("a %d-byte packet exceeds the Maximum Packet Size %d the client set in CONNECT", len(ev.raw), cn.maxIn)}
+	}
 	if err != nil {
 		rv.bad = err
-		lenient := codec.Decoder{Version: cn.version, Lenient: true}
+		lenient := codec.Decoder{Version: v, Lenient: true}
 		text := "malformed packet"
 		if lp, _, lerr := lenient.Decode(ev.raw); lerr == nil {
 			text = codec.Format(lp)
@@ -462,6 +503,20 @@ func (r *caseRun) receive(cn *conn, ev inbound) received {
 	rv.pkt = p
 	rv.at = r.logAt(ev.at, cn.name, "recv", codec.Format(p), hex.EncodeToString(ev.raw), "")
 	return rv
+}
+
+// answerVersion is the layout to read a broker's packet in. After a CONNECT
+// with a protocol level mqttspec does not speak, the refusal may come in
+// the 3.1.1 layout (a 2-byte CONNACK) or the 5.0 one: both are legitimate.
+func answerVersion(v codec.Version, raw []byte) codec.Version {
+	switch v {
+	case codec.V31, codec.V311, codec.V5:
+		return v
+	}
+	if len(raw) == 4 {
+		return codec.V311
+	}
+	return codec.V5
 }
 
 func (r *caseRun) logAt(t time.Time, conn, dir, text, hexs, note string) int {
@@ -477,59 +532,169 @@ func patternsText(ps []*Pattern) string {
 	return strings.Join(s, " || ")
 }
 
-// expect takes the next arrival (expect) or the next len(patterns) arrivals
-// in any order (expect-unordered) and matches them.
+// expect takes the next arrival and matches it against the alternatives.
 func (r *caseRun) expect(st *Step, deadline time.Time) bool {
 	cn, ok := r.conn(st)
 	if !ok {
 		return false
 	}
-	n := 1
-	if st.Op == OpExpectUnorder {
-		n = len(st.Patterns)
+	want := patternsText(st.Patterns)
+	rv, hit, why, ok := r.await(st, cn, st.Patterns, deadline)
+	if !ok {
+		return false
+	}
+	if hit < 0 {
+		return r.fail(rv.at, want, fmt.Sprintf("line %d: expected %s; %s", st.Line, want, why))
+	}
+	return true
+}
+
+// await receives one arrival and finds the first pattern it matches (-1:
+// none, with why). ok is false when the step already failed.
+func (r *caseRun) await(st *Step, cn *conn, pats []*Pattern, deadline time.Time) (received, int, string, bool) {
+	want := patternsText(pats)
+	ev, ok := cn.next(deadline)
+	if !ok {
+		at := r.log(cn.name, "info", "nothing arrived", "", "")
+		return received{}, -1, "", r.fail(at, want, fmt.Sprintf("line %d: expected %s within %s, nothing arrived", st.Line, want, r.waited(st)))
+	}
+	rv := r.receive(cn, ev)
+	if rv.bad != nil {
+		return rv, -1, "", r.fail(rv.at, want, fmt.Sprintf("line %d: the broker sent a malformed packet: %v", st.Line, rv.bad))
+	}
+	hit, why := r.matchAny(rv, pats)
+	return rv, hit, why, true
+}
+
+func (r *caseRun) matchAny(rv received, pats []*Pattern) (int, string) {
+	m := matcher{vars: r.vars}
+	why := ""
+	for i, p := range pats {
+		if rv.closed {
+			if p.Closed {
+				return i, ""
+			}
+			continue
+		}
+		ok, w := m.match(p, rv.pkt)
+		if ok {
+			return i, ""
+		}
+		if why == "" || (p.Type == rv.pkt.Type() && !strings.HasPrefix(w, "expected ")) {
+			why = w
+		}
+	}
+	if rv.closed {
+		why = "the broker closed the connection"
+	}
+	return -1, why
+}
+
+// expectUnordered takes one arrival per required pattern, in any order.
+// Optional patterns ("? PATTERN") may each match one arrival; once the
+// required ones have matched, a short grace period collects late optional
+// copies and leaves anything else queued.
+func (r *caseRun) expectUnordered(st *Step, deadline time.Time) bool {
+	cn, ok := r.conn(st)
+	if !ok {
+		return false
 	}
 	open := append([]*Pattern(nil), st.Patterns...)
-	for k := 0; k < n; k++ {
-		want := patternsText(open)
-		ev, ok := cn.next(deadline)
+	required := 0
+	for _, p := range open {
+		if !p.Optional {
+			required++
+		}
+	}
+	for required > 0 {
+		rv, hit, why, ok := r.await(st, cn, open, deadline)
 		if !ok {
-			at := r.log(cn.name, "info", "nothing arrived", "", "")
-			return r.fail(at, want, fmt.Sprintf("line %d: expected %s within %s, nothing arrived", st.Line, want, r.waited(st)))
-		}
-		rv := r.receive(cn, ev)
-		if rv.bad != nil {
-			return r.fail(rv.at, want, fmt.Sprintf("line %d: the broker sent a malformed packet: %v", st.Line, rv.bad))
-		}
-		m := matcher{vars: r.vars}
-		hit, why := -1, ""
-		for i, p := range open {
-			if rv.closed {
-				if p.Closed {
-					hit = i
-					break
-				}
-				why = "the connection was closed"
-				continue
-			}
-			ok, w := m.match(p, rv.pkt)
-			if ok {
-				hit = i
-				break
-			}
-			if why == "" || (p.Type == rv.pkt.Type() && !strings.HasPrefix(w, "expected ")) {
-				why = w
-			}
+			return false
 		}
 		if hit < 0 {
-			if rv.closed {
-				why = "the broker closed the connection"
-			}
-			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected %s; %s", st.Line, want, why))
+			want := patternsText(open)
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected one of %s; %s", st.Line, want, why))
 		}
-		if st.Op == OpExpect {
-			return true
+		if !open[hit].Optional {
+			required--
 		}
 		open = append(open[:hit], open[hit+1:]...)
+	}
+	for len(open) > 0 {
+		ev, ok := cn.next(time.Now().Add(optionalGrace))
+		if !ok {
+			break
+		}
+		at := len(r.res.Transcript)
+		rv := r.receive(cn, ev)
+		hit, _ := r.matchAny(rv, open)
+		if hit < 0 || rv.bad != nil {
+			r.res.Transcript = r.res.Transcript[:at]
+			cn.unread(ev)
+			break
+		}
+		open = append(open[:hit], open[hit+1:]...)
+	}
+	return true
+}
+
+// optionalGrace is how long expect-unordered waits for optional copies.
+const optionalGrace = 200 * time.Millisecond
+
+// expectOne passes when exactly one of the connections receives a packet
+// matching the pattern before the deadline (the shared-subscription rule:
+// one member of the group gets each message). Other arrivals stay queued.
+func (r *caseRun) expectOne(st *Step, deadline time.Time) bool {
+	var conns []*conn
+	for _, name := range st.Conns {
+		cn, ok := r.conns[name]
+		if !ok {
+			return r.errorf("line %d: connection %q is not open", st.Line, name)
+		}
+		conns = append(conns, cn)
+	}
+	want := st.Patterns[0].Text
+	kept := make([][]inbound, len(conns))
+	defer func() {
+		for i, cn := range conns {
+			cn.unread(kept[i]...)
+		}
+	}()
+	var got []string
+	first := -1
+	for time.Now().Before(deadline) {
+		idle := true
+		for i, cn := range conns {
+			ev, ok := cn.next(time.Now())
+			if !ok {
+				continue
+			}
+			idle = false
+			rv := r.receive(cn, ev)
+			if rv.bad != nil || rv.closed {
+				return r.fail(rv.at, want, fmt.Sprintf("line %d: expected %s on one of %s; %s got something else", st.Line, want,
+					strings.Join(st.Conns, ", "), cn.name))
+			}
+			if hit, _ := r.matchAny(rv, st.Patterns); hit < 0 {
+				r.res.Transcript = r.res.Transcript[:rv.at]
+				kept[i] = append(kept[i], ev)
+				continue
+			}
+			got = append(got, cn.name)
+			if first < 0 {
+				first = rv.at
+			}
+			if len(got) > 1 {
+				return r.fail(rv.at, want, fmt.Sprintf("line %d: %s reached %s; exactly one of them must receive it", st.Line, want, strings.Join(got, " and ")))
+			}
+		}
+		if idle {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if len(got) == 0 {
+		at := r.log(st.Conn, "info", "nothing arrived on "+strings.Join(st.Conns, ", "), "", "")
+		return r.fail(at, want, fmt.Sprintf("line %d: expected %s on one of %s within %s; none received it", st.Line, want, strings.Join(st.Conns, ", "), r.waited(st)))
 	}
 	return true
 }

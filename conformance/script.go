@@ -62,6 +62,7 @@ const (
 	OpSendHex       Op = "send-hex"
 	OpExpect        Op = "expect"
 	OpExpectUnorder Op = "expect-unordered"
+	OpExpectOne     Op = "expect-one"
 	OpExpectNone    Op = "expect-none"
 	OpExpectClose   Op = "expect-close"
 	OpDisconnect    Op = "disconnect"
@@ -74,6 +75,7 @@ const (
 type Step struct {
 	Op       Op
 	Conn     string
+	Conns    []string      // expect-one: every connection that may receive
 	Within   time.Duration // 0 = the case default
 	Packet   string        // notation for send/connect/disconnect (before variable substitution)
 	Hex      string        // send-hex
@@ -344,6 +346,32 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 	}
 	st.Op = Op(word)
 	switch st.Op {
+	case OpExpectOne:
+		for {
+			w, after := cut(rest)
+			if w == "within" || !connNameRe.MatchString(w) {
+				break
+			}
+			st.Conns, rest = append(st.Conns, w), after
+		}
+		if len(st.Conns) < 2 {
+			return st, p.errf(ln, col, "expect-one needs two or more connection names, then the pattern")
+		}
+		st.Conn = st.Conns[0]
+		if w, after := cut(rest); w == "within" {
+			d, tail := cut(after)
+			dur, err := time.ParseDuration(d)
+			if err != nil || dur <= 0 {
+				return st, p.errf(ln, col, "within needs a duration such as 500ms, not %q", d)
+			}
+			st.Within, rest = dur, tail
+		}
+		pt, err := ParsePattern(rest)
+		if err != nil {
+			return st, p.errAtPattern(ln, col, rest, err)
+		}
+		st.Patterns = []*Pattern{pt}
+		return st, nil
 	case OpOpen, OpConnect, OpSend, OpSendHex, OpExpect, OpExpectUnorder, OpExpectNone, OpExpectClose, OpDisconnect, OpClose:
 		conn, after := cut(rest)
 		if !connNameRe.MatchString(conn) {
@@ -386,7 +414,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		st.Within = d
 		return st, nil
 	default:
-		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-none, expect-close, disconnect, close, wait, repeat)", word)
+		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-one, expect-none, expect-close, disconnect, close, wait, repeat)", word)
 	}
 	switch st.Op {
 	case OpOpen, OpClose:
@@ -446,11 +474,16 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 			return st, p.errf(ln, col, "%s needs a packet pattern", word)
 		}
 		for _, t := range texts {
-			for _, alt := range splitAlternatives(t.text) {
+			text, optional := strings.CutPrefix(t.text, "? ")
+			if optional && st.Op != OpExpectUnorder {
+				return st, p.errf(t.line, t.col, "optional '? PATTERN' lines belong to expect-unordered")
+			}
+			for _, alt := range splitAlternatives(text) {
 				pt, err := ParsePattern(alt)
 				if err != nil {
 					return st, p.errAtPattern(t.line, t.col, alt, err)
 				}
+				pt.Optional = optional
 				st.Patterns = append(st.Patterns, pt)
 			}
 		}

@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -95,6 +98,9 @@ const maxFill = 16 << 20
 // fill(EXPR) (EXPR bytes of 'x' as a quoted string). It returns the
 // notation text and how many bytes of s it used.
 func (v *vars) expr(s string) (string, int, bool) {
+	if strings.HasPrefix(s, "hmac-sha256(") {
+		return v.hmac(s)
+	}
 	if strings.HasPrefix(s, "fill(") {
 		end := strings.IndexByte(s, ')')
 		if end < 0 {
@@ -169,4 +175,34 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// hmac evaluates hmac-sha256(KEYVAR,DATAVAR): the HMAC-SHA256 of variable
+// DATAVAR's bytes keyed by variable KEYVAR's text, as 0x-hex. It lets a
+// script answer a challenge/response authentication (the reference
+// broker's MQTTSPEC-CHALLENGE method).
+func (v *vars) hmac(s string) (string, int, bool) {
+	end := strings.IndexByte(s, ')')
+	if end < 0 {
+		return "", 0, false
+	}
+	key, data, ok := strings.Cut(s[len("hmac-sha256("):end], ",")
+	if !ok {
+		return "", 0, false
+	}
+	if v.placeholder {
+		return "0x00", end + 1, true
+	}
+	secret, ok1 := v.lookup(strings.TrimSpace(key))
+	tok, ok2 := v.m[strings.TrimSpace(data)]
+	if !ok1 || !ok2 {
+		return "", 0, false
+	}
+	msg, err := codec.TokenBytes(&tok)
+	if err != nil {
+		return "", 0, false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(msg)
+	return "0x" + hex.EncodeToString(mac.Sum(nil)), end + 1, true
 }

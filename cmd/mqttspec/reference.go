@@ -13,6 +13,10 @@ import (
 // (SUBACK failure codes) run against it.
 const deniedPrefix = "mqttspec-denied/"
 
+// referenceSecret keys the embedded broker's challenge/response method; the
+// profile hands it to the enhanced-authentication cases.
+const referenceSecret = "mqttspec"
+
 // reference is the embedded reference broker that `mqttspec run` certifies
 // when no --target is given, with the profile that describes it.
 type reference struct {
@@ -34,6 +38,7 @@ func (denyPrefix) CanSubscribe(_ broker.Client, filter string) bool {
 func startReference() (*reference, error) {
 	cfg := broker.DefaultConfig()
 	cfg.Authorizer = denyPrefix{}
+	cfg.AuthMethods = map[string]broker.AuthMethod{broker.ChallengeMethod: &broker.ChallengeAuth{Secret: []byte(referenceSecret)}}
 	b, err := broker.New(cfg)
 	if err != nil {
 		return nil, err
@@ -44,7 +49,8 @@ func startReference() (*reference, error) {
 	}
 	go func() { _ = b.Serve(l) }()
 	profile, err := conformance.ParseProfile("embedded reference broker",
-		"name = mqttspec reference broker\nvar denied-topic = "+deniedPrefix+"topic\n")
+		"name = mqttspec reference broker\nvar denied-topic = "+deniedPrefix+"topic\n"+
+			"var auth-method = "+broker.ChallengeMethod+"\nvar auth-secret = "+referenceSecret+"\n")
 	if err != nil {
 		return nil, err
 	}
