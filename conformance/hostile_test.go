@@ -1,10 +1,10 @@
 package conformance
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"io"
 	"net"
 	"runtime"
