@@ -64,15 +64,16 @@ type conn struct {
 
 func newConn(b *Broker, nc net.Conn) *conn {
 	c := &conn{
-		b:          b,
-		id:         b.nextConnID.Add(1),
-		nc:         nc,
-		remote:     nc.RemoteAddr().String(),
-		r:          codec.NewReader(nc, 4096),
-		wake:       make(chan struct{}, 1),
-		space:      make(chan struct{}, 1),
-		writerDone: make(chan struct{}),
-		done:       make(chan struct{}),
+		b:           b,
+		id:          b.nextConnID.Add(1),
+		nc:          nc,
+		remote:      nc.RemoteAddr().String(),
+		r:           codec.NewReader(nc, 4096),
+		problemInfo: true,
+		wake:        make(chan struct{}, 1),
+		space:       make(chan struct{}, 1),
+		writerDone:  make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	c.r.From = codec.FromClient
 	c.r.MaxPacketSize = int(b.cfg.MaximumPacketSize)

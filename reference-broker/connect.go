@@ -91,6 +91,9 @@ func (c *conn) connectDecodeError(err error) error {
 	switch {
 	case c.r.Connect.ProtocolLevel == codec.V5:
 		c.version = codec.V5
+		if pr := &c.r.Connect.Props; pr.Has(codec.PropMaximumPacketSize) {
+			c.maxOut = int(pr.MaximumPacketSize) // the CONNACK must respect it if it was read
+		}
 	case e.Reason == codec.UnsupportedProtocolVersion && e.Field == "protocol level":
 		c.version = codec.V311
 	default:
@@ -105,6 +108,19 @@ func (c *conn) checkConnect(p *codec.Connect) (*connectRequest, error) {
 	cfg := &c.b.cfg
 	c.version = p.ProtocolLevel
 	v5 := c.version == codec.V5
+	pr := &p.Props
+	if v5 {
+		// Known before any refusal: a CONNACK that refuses must respect them too.
+		if pr.Has(codec.PropMaximumPacketSize) {
+			c.maxOut = int(pr.MaximumPacketSize)
+		}
+		if pr.Has(codec.PropRequestProblemInfo) {
+			c.problemInfo = pr.RequestProblemInfo == 1
+		}
+		if pr.Has(codec.PropAuthData) && !pr.Has(codec.PropAuthMethod) {
+			return nil, protocolError("", "Authentication Data without an Authentication Method (section 3.1.2.11.10)")
+		}
+	}
 	if c.overLimit {
 		return nil, &closeError{reason: codec.ServerBusy, msg: "the broker has reached its connection limit"}
 	}
@@ -123,7 +139,6 @@ func (c *conn) checkConnect(p *codec.Connect) (*connectRequest, error) {
 	c.clientID = id
 	c.traceID.Store(&id)
 	c.username = string(p.Username)
-	c.problemInfo = true
 	c.keepAlive = time.Duration(p.KeepAlive) * time.Second
 	if !v5 {
 		req.expiry = neverExpires
@@ -139,7 +154,6 @@ func (c *conn) checkConnect(p *codec.Connect) (*connectRequest, error) {
 	if p.WillFlag && p.WillRetain && !cfg.RetainAvailable {
 		return nil, &closeError{reason: codec.RetainNotSupported, rule: "MQTT-3.2.2-13", msg: "Will Retain is set but retained messages are not available"}
 	}
-	pr := &p.Props
 	req.expiry = pr.SessionExpiry
 	if pr.Has(codec.PropReceiveMaximum) {
 		req.receiveMax = int(pr.ReceiveMaximum)
@@ -148,9 +162,6 @@ func (c *conn) checkConnect(p *codec.Connect) (*connectRequest, error) {
 		req.maxPacket = int(pr.MaximumPacketSize)
 	}
 	req.aliasMax = pr.TopicAliasMaximum
-	if pr.Has(codec.PropRequestProblemInfo) {
-		c.problemInfo = pr.RequestProblemInfo == 1
-	}
 	req.responseInfo = pr.RequestResponseInfo == 1
 	if pr.Has(codec.PropAuthMethod) {
 		req.authMethod = string(pr.AuthMethod)
@@ -192,7 +203,6 @@ func (c *conn) accept(req *connectRequest, authReply []byte) error {
 	cfg := &c.b.cfg
 	c.connectExpiry = req.expiry
 	c.authMethod = req.authMethod
-	c.maxOut = req.maxPacket
 	c.inAliases = map[uint16][]byte{}
 	c.enc = encoder{version: c.version, maxSize: req.maxPacket, aliasMax: req.aliasMax,
 		quota: min(req.receiveMax, cfg.MaxInflight), aliases: map[string]uint16{}, stats: &c.b.stats}
