@@ -91,6 +91,11 @@ func TestConnect(t *testing.T) {
 			configure: func(c *Config) { c.MaxConnections = 1 },
 			lines: []string{`a > CONNECT v=3.1.1 client-id="a"`, `a < CONNACK reason=success`,
 				`b > CONNECT v=3.1.1 client-id="b"`, `b < CONNACK reason=refused-server-unavailable`, `b closed`}},
+		{name: "Authentication Data without a method", ids: "5.0:MQTT-3.1.4-1 section 3.1.2.11.10",
+			lines: []string{`a > CONNECT v=5.0 client-id="a" props{auth-data=0x0102}`, `a < CONNACK reason=protocol-error...`, `a closed`}},
+		{name: "refusing CONNACK within the client's Maximum Packet Size", ids: "5.0:MQTT-3.2.2-19 MQTT-3.2.2-20",
+			lines: []string{`a > CONNECT v=5.0 client-id="a" props{maximum-packet-size=8 auth-method="unknown"}`,
+				`a < CONNACK reason=bad-authentication-method`, `a closed`}},
 		{name: "ping", ids: "MQTT-3.12.4-1",
 			lines: []string{`a > CONNECT v=5.0 client-id="a"`, `a < ` + connack5, `a > PINGREQ`, `a < PINGRESP`}},
 	})
