@@ -106,8 +106,10 @@ func (d *Decoder) DecodeBody(fh FixedHeader, pkt []byte) (Packet, error) {
 	// and copied with wide loads that stall on the narrow stores before them.
 	var c cursor
 	c.b, c.i, c.end, c.t, c.v, c.d = pkt, fh.Size, len(pkt), fh.Type, v, d
-	if err := c.checkFlags(fh); err != nil {
-		return nil, err
+	if !flagsOK(fh) {
+		if err := c.checkFlags(fh); err != nil {
+			return nil, err
+		}
 	}
 	var p Packet
 	var err error
@@ -150,8 +152,10 @@ func (d *Decoder) DecodeBody(fh FixedHeader, pkt []byte) (Packet, error) {
 	if c.i != len(pkt) {
 		return nil, malformed(fh.Type, "remaining length", c.i, "", "remaining length exceeds the packet's content by "+strconv.Itoa(len(pkt)-c.i)+" bytes"+section(v, "2.2.3", "2.1.4"))
 	}
-	if err := d.directionRules(p, &c); err != nil {
-		return nil, err
+	if d.mayBreakDirection(c.t) {
+		if err := d.directionRules(p, &c); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -421,7 +425,10 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 		}
 	}
 	if p.QoS > 0 {
-		if p.PacketID, err = c.packetID(true); err != nil {
+		// A non-zero identifier, read inline: every PUBLISH but QoS 0 has one.
+		if i := c.i; c.end-i >= 2 && c.b[i]|c.b[i+1] != 0 {
+			p.PacketID, c.i = uint16(c.b[i])<<8|uint16(c.b[i+1]), i+2
+		} else if p.PacketID, err = c.packetID(true); err != nil {
 			return err
 		}
 	}

@@ -175,12 +175,8 @@ func (c *cursor) plainTopicName() (s []byte, ok bool) {
 
 // str reads a UTF-8 Encoded String and checks it as the spec requires.
 func (c *cursor) str(field string) ([]byte, error) {
-	// Fast path: a whole, plain ASCII string needs no further checks.
-	if i := c.i; c.end-i >= 2 {
-		if j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1])); j <= c.end && isPlainASCII(c.b[i+2:j]) {
-			c.i = j
-			return c.b[i+2 : j], nil
-		}
+	if s, ok := c.plainString(); ok {
+		return s, nil
 	}
 	start := c.i
 	s, err := c.binary(field)

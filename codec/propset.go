@@ -26,3 +26,32 @@ func (p *Properties) encoded() uint64 {
 
 // lowestRow is the table row of the lowest bit set in m (m != 0).
 func lowestRow(m uint64) *PropInfo { return &propTable[bits.TrailingZeros64(m)] }
+
+// propRow is what the decoder needs of a property on every occurrence,
+// packed so that one load finds it; propRows is indexed by identifier and
+// a zero kind marks identifiers the spec does not define.
+type propRow struct {
+	bit       uint64
+	on        uint16
+	kind      PropKind
+	repeats   bool
+	valueRule bool  // checkPropValue has a rule for it
+	row       uint8 // index into propTable
+}
+
+var propRows [128]propRow
+
+// valueRules lists the properties checkPropValue checks the value of; a
+// test keeps it equal to the cases of that switch.
+const valueRules = 1<<PropPayloadFormat | 1<<PropSubscriptionID | 1<<PropResponseTopic |
+	1<<PropRequestProblemInfo | 1<<PropRequestResponseInfo | 1<<PropReceiveMaximum | 1<<PropTopicAlias |
+	1<<PropMaximumQoS | 1<<PropRetainAvailable | 1<<PropMaximumPacketSize | 1<<PropWildcardSubAvailable |
+	1<<PropSubIDAvailable | 1<<PropSharedSubAvailable
+
+func init() {
+	for i := range propTable {
+		pi := &propTable[i]
+		propRows[pi.ID] = propRow{bit: 1 << uint(i), on: pi.On, kind: pi.Kind, repeats: pi.Repeats,
+			valueRule: valueRules&(1<<pi.ID) != 0, row: uint8(i)}
+	}
+}

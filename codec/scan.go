@@ -7,80 +7,114 @@ import "encoding/binary"
 // scanned eight bytes at a time and only a suspicious string goes through
 // the exact, byte-by-byte checks that locate and name the fault.
 //
-// Each fault function returns a word whose high bits mark bytes that may be
-// faulty; it is zero exactly when no byte is. The scans OR the words of a
-// string together and test once, which keeps the loop free of branches.
+// The ...Bits functions return a word whose high bits (highs) mark bytes
+// that may be faulty; OR-ed over a string and masked once, the result is
+// zero exactly when no byte is. Scanning then needs no branch per word.
 
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
 
-// zeroBytes marks the bytes of w that are 0 (exact as a whole: nonzero iff
-// some byte is 0).
-func zeroBytes(w uint64) uint64 { return (w - ones) &^ w & highs }
+// asciiBits marks U+0000 and bytes >= 0x80: in a word whose bytes are below
+// 0x80, subtracting one from every byte borrows out of a byte only where it
+// is 0.
+func asciiBits(w uint64) uint64 { return (w - ones) | w }
 
-// asciiFaults marks U+0000 and bytes >= 0x80.
-func asciiFaults(w uint64) uint64 { return (w - ones | w) & highs }
+// wildcards turns '+' (0x2B) and '#' (0x23), which differ only in bit 3,
+// into 0 bytes, and no other byte; bit 7 of every byte is left as it was.
+func wildcards(w uint64) uint64 { return (w | 0x08*ones) ^ '+'*ones }
 
-// wildcardFaults marks '+' and '#'.
-func wildcardFaults(w uint64) uint64 { return zeroBytes(w^('+'*ones)) | zeroBytes(w^('#'*ones)) }
+// wildcardBits marks '+' and '#', whatever the other bytes are.
+func wildcardBits(w uint64) uint64 { y := wildcards(w); return (y - ones) &^ y }
 
-// topicFaults marks what a plain topic name may not hold: U+0000, bytes
-// >= 0x80, '+' and '#'.
-func topicFaults(w uint64) uint64 { return asciiFaults(w) | wildcardFaults(w) }
+// topicBits marks what a plain topic name may not hold: U+0000, bytes
+// >= 0x80, '+' and '#'. Bytes >= 0x80 are marked through w itself, so a
+// plain subtraction finds the 0 bytes of both words.
+func topicBits(w uint64) uint64 { return (w - ones) | (wildcards(w) - ones) | w }
 
-// The scans below OR a fault word over s, eight bytes at a time. The last
-// word overlaps the one before it, which is harmless for "does any byte
-// ..." questions; a string shorter than a word is padded with a byte no
-// check objects to. They are spelled out one per check so the fault
-// function inlines.
-
-func word(s []byte, i int) uint64 { return binary.LittleEndian.Uint64(s[i:]) }
-
-// short pads s (shorter than 8 bytes) to a word.
+// short packs s (shorter than 8 bytes) into a word of its own bytes,
+// overlapping where needed, and fills the rest with 'a', which no check
+// objects to. Unlike copying into a padded array it calls nothing.
 func short(s []byte) uint64 {
-	pad := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
-	copy(pad[:], s)
-	return binary.LittleEndian.Uint64(pad[:])
+	switch n := len(s); {
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
+	case n >= 2:
+		return uint64(binary.LittleEndian.Uint16(s)) | uint64(binary.LittleEndian.Uint16(s[n-2:]))<<16 | 0x6161616100000000
+	case n == 1:
+		return uint64(s[0]) | 0x6161616161616100
+	}
+	return 0x6161616161616161
 }
+
+// The scans read the last eight bytes first and then every whole word; the
+// overlap is harmless for "does any byte ..." questions. They are spelled
+// out one per check so the bit function inlines.
 
 // isPlainASCII reports whether s is ASCII without U+0000: well-formed UTF-8
 // with nothing the string rules forbid.
 func isPlainASCII(s []byte) bool {
-	n := len(s)
-	if n < 8 {
-		return asciiFaults(short(s)) == 0
+	if len(s) < 8 {
+		return asciiBits(short(s))&highs == 0
 	}
-	acc := asciiFaults(word(s, n-8))
-	for i := 0; i+8 <= n; i += 8 {
-		acc |= asciiFaults(word(s, i))
+	acc := asciiBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
+	for ; len(s) >= 8; s = s[8:] {
+		acc |= asciiBits(binary.LittleEndian.Uint64(s))
 	}
-	return acc == 0
+	return acc&highs == 0
 }
 
 // hasNoWildcard reports whether s contains neither '+' nor '#'.
 func hasNoWildcard(s []byte) bool {
-	n := len(s)
-	if n < 8 {
-		return wildcardFaults(short(s)) == 0
+	if len(s) < 8 {
+		return wildcardBits(short(s))&highs == 0
 	}
-	acc := wildcardFaults(word(s, n-8))
-	for i := 0; i+8 <= n; i += 8 {
-		acc |= wildcardFaults(word(s, i))
+	acc := wildcardBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
+	for ; len(s) >= 8; s = s[8:] {
+		acc |= wildcardBits(binary.LittleEndian.Uint64(s))
 	}
-	return acc == 0
+	return acc&highs == 0
 }
 
 // isPlainTopic is isPlainASCII and hasNoWildcard in one pass.
 func isPlainTopic(s []byte) bool {
-	n := len(s)
-	if n < 8 {
-		return topicFaults(short(s)) == 0
+	if len(s) < 8 {
+		return topicBits(short(s))&highs == 0
 	}
-	acc := topicFaults(word(s, n-8))
-	for i := 0; i+8 <= n; i += 8 {
-		acc |= topicFaults(word(s, i))
+	acc := topicBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
+	for ; len(s) >= 8; s = s[8:] {
+		acc |= topicBits(binary.LittleEndian.Uint64(s))
 	}
-	return acc == 0
+	return acc&highs == 0
+}
+
+// plainString reads the UTF-8 Encoded String at c.i when it is whole and
+// plain ASCII, which settles every check on it. Otherwise (ok false) c.i is
+// left alone for str to read it and name the fault. The scan is written
+// out here rather than called: property strings are short and many.
+func (c *cursor) plainString() (s []byte, ok bool) {
+	i := c.i
+	if c.end-i < 2 {
+		return nil, false
+	}
+	j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1]))
+	if j > c.end {
+		return nil, false
+	}
+	t := c.b[i+2 : j]
+	var acc uint64
+	if len(t) < 8 {
+		acc = asciiBits(short(t))
+	} else {
+		acc = asciiBits(binary.LittleEndian.Uint64(t[len(t)-8:]))
+		for ; len(t) >= 8; t = t[8:] {
+			acc |= asciiBits(binary.LittleEndian.Uint64(t))
+		}
+	}
+	if acc&highs != 0 {
+		return nil, false
+	}
+	c.i = j
+	return c.b[i+2 : j], true
 }

@@ -1,0 +1,115 @@
+package codec
+
+import (
+	"go/ast"
+	goparser "go/parser"
+	"go/token"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The pre-checks may only skip a full check that would have found nothing.
+
+func TestFlagsOKOnlySkipsCleanHeaders(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for _, v := range []Version{V31, V311, V5} {
+			fh := FixedHeader{Type: Type(b >> 4), Flags: byte(b) & 0x0f}
+			if !flagsOK(fh) {
+				continue
+			}
+			d := Decoder{Lenient: true}
+			c := cursor{t: fh.Type, v: v, d: &d}
+			require.NoError(t, c.checkFlags(fh), "first byte 0x%02x", b)
+			require.Empty(t, d.Violations, "first byte 0x%02x", b)
+		}
+	}
+}
+
+func TestDirectionPrecheckOnlySkipsCleanPackets(t *testing.T) {
+	for from := Role(0); from < 4; from++ {
+		for typ := Type(0); typ < 16; typ++ {
+			for _, ids := range [][]int{nil, {7}} {
+				d := Decoder{From: from, Lenient: true}
+				d.Publish.Props.SubscriptionIDs = ids
+				if d.mayBreakDirection(typ) {
+					continue
+				}
+				c := cursor{t: typ, v: V5, d: &d}
+				require.NoError(t, d.directionRules(&Ping{Kind: typ}, &c), "from %d type %s", from, typ)
+				require.Empty(t, d.Violations, "from %d type %s", from, typ)
+			}
+		}
+	}
+}
+
+func TestPropRowsMatchTable(t *testing.T) {
+	known := map[PropID]bool{}
+	for i, pi := range propTable {
+		known[pi.ID] = true
+		r := propRows[pi.ID]
+		require.Equal(t, propRow{bit: pi.bit, on: pi.On, kind: pi.Kind, repeats: pi.Repeats,
+			valueRule: r.valueRule, row: uint8(i)}, r, pi.Name)
+	}
+	for id := range propRows {
+		if !known[PropID(id)] {
+			require.Zero(t, propRows[id].kind, "identifier 0x%02x is not a property", id)
+		}
+	}
+}
+
+// TestValueRulesMatchCheckPropValue reads the cases of checkPropValue's
+// switch from the source, so a rule added there cannot be skipped.
+func TestValueRulesMatchCheckPropValue(t *testing.T) {
+	f, err := goparser.ParseFile(token.NewFileSet(), "properties.go", nil, 0)
+	require.NoError(t, err)
+	cased := map[string]bool{}
+	for _, decl := range f.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "checkPropValue" {
+			continue
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			if cc, ok := n.(*ast.CaseClause); ok {
+				for _, e := range cc.List {
+					if id, ok := e.(*ast.Ident); ok {
+						cased[id.Name] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	require.NotEmpty(t, cased, "checkPropValue not found in properties.go")
+	// The property constants, read from the same file: name -> identifier.
+	byName := map[string]PropID{}
+	for _, decl := range f.Decls {
+		if gd, ok := decl.(*ast.GenDecl); ok && gd.Tok == token.CONST {
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				if typ, ok := vs.Type.(*ast.Ident); ok && typ.Name == "PropID" && len(vs.Values) == 1 {
+					lit := vs.Values[0].(*ast.BasicLit)
+					v, err := strconv.ParseUint(lit.Value, 0, 8)
+					require.NoError(t, err)
+					byName[vs.Names[0].Name] = PropID(v)
+				}
+			}
+		}
+	}
+	require.Len(t, byName, len(propTable))
+	nameOf := map[PropID]string{}
+	for name, id := range byName {
+		nameOf[id] = name
+	}
+	for name := range cased {
+		id, ok := byName[name]
+		require.True(t, ok, "case %s of checkPropValue is not a property constant", name)
+		require.True(t, propRows[id].valueRule, "%s has a value rule in checkPropValue but not in valueRules", name)
+	}
+	for _, pi := range propTable {
+		if propRows[pi.ID].valueRule {
+			require.True(t, cased[nameOf[pi.ID]], "%s is in valueRules but checkPropValue has no case for it", pi.Name)
+		}
+	}
+}
