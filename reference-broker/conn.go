@@ -44,8 +44,9 @@ type conn struct {
 	traceID       atomic.Pointer[string]
 
 	// Owned by the read loop.
-	inAliases map[uint16][]byte
-	reauth    *AuthExchange
+	inAliases  map[uint16][]byte
+	reauth     *AuthExchange
+	noDeadline bool // the read deadline is cleared (Keep Alive 0)
 
 	mu       sync.Mutex // guards the fields below, shared with the writer and with closers
 	ctrl     []byte     // encoded packets waiting for the writer
@@ -150,10 +151,12 @@ func (c *conn) armReadDeadline() bool {
 	if c.closing {
 		return false
 	}
-	if c.keepAlive > 0 {
+	switch {
+	case c.keepAlive > 0:
 		c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
-	} else {
-		c.nc.SetReadDeadline(time.Time{})
+	case !c.noDeadline:
+		c.nc.SetReadDeadline(time.Time{}) // Keep Alive 0: no deadline, set once
+		c.noDeadline = true
 	}
 	return true
 }

@@ -32,7 +32,9 @@ func (e *encoder) publish(buf []byte, d *delivery, now time.Time) ([]byte, bool)
 	}
 	var newAlias uint16
 	if e.version == codec.V5 {
-		p.Props = m.props
+		if m.props != nil {
+			p.Props = *m.props
+		}
 		p.Props.SubscriptionIDs = d.subIDs
 		if !m.expires.IsZero() {
 			p.Props.MessageExpiry = m.remainingExpiry(now)

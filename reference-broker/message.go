@@ -13,9 +13,9 @@ type message struct {
 	payload   []byte
 	qos       byte
 	retain    bool
-	props     codec.Properties // only the properties forwarded unaltered (section 3.3.2.3)
-	expires   time.Time        // zero when the message has no Message Expiry Interval
-	publisher string           // client identifier of the publishing connection, for No Local
+	props     *codec.Properties // the properties forwarded unaltered (section 3.3.2.3); nil for none
+	expires   time.Time         // zero when the message has no Message Expiry Interval
+	publisher string            // client identifier of the publishing connection, for No Local
 }
 
 // newMessage copies an incoming PUBLISH (or Will) into a message that outlives the packet.
@@ -27,28 +27,32 @@ func newMessage(topic, payload []byte, qos byte, retain bool, props *codec.Prope
 		retain:    retain,
 		publisher: publisher,
 	}
-	if props == nil {
+	if props == nil || props.Empty() {
 		return m
 	}
+	if props.Has(codec.PropMessageExpiry) {
+		m.expires = now.Add(time.Duration(props.MessageExpiry) * time.Second)
+	}
+	var fw codec.Properties
 	if props.Has(codec.PropPayloadFormat) {
-		m.props.PayloadFormat = props.PayloadFormat
-		m.props.Set(codec.PropPayloadFormat)
+		fw.PayloadFormat = props.PayloadFormat
+		fw.Set(codec.PropPayloadFormat)
 	}
 	copyBytes := func(id codec.PropID, src []byte, dst *[]byte) {
 		if props.Has(id) {
 			*dst = append([]byte{}, src...)
-			m.props.Set(id)
+			fw.Set(id)
 		}
 	}
-	copyBytes(codec.PropContentType, props.ContentType, &m.props.ContentType)
-	copyBytes(codec.PropResponseTopic, props.ResponseTopic, &m.props.ResponseTopic)
-	copyBytes(codec.PropCorrelationData, props.CorrelationData, &m.props.CorrelationData)
+	copyBytes(codec.PropContentType, props.ContentType, &fw.ContentType)
+	copyBytes(codec.PropResponseTopic, props.ResponseTopic, &fw.ResponseTopic)
+	copyBytes(codec.PropCorrelationData, props.CorrelationData, &fw.CorrelationData)
 	for _, u := range props.User {
-		m.props.User = append(m.props.User, codec.UserProperty{
+		fw.User = append(fw.User, codec.UserProperty{
 			Key: append([]byte{}, u.Key...), Value: append([]byte{}, u.Value...)})
 	}
-	if props.Has(codec.PropMessageExpiry) {
-		m.expires = now.Add(time.Duration(props.MessageExpiry) * time.Second)
+	if !fw.Empty() {
+		m.props = &fw
 	}
 	return m
 }
