@@ -513,14 +513,23 @@ func (c *cursor) subscribe(p *Subscribe) error {
 		if err != nil {
 			return err
 		}
-		s := Subscription{Filter: f, QoS: o & 3}
+		// Filled in place: building it on the stack and appending a copy
+		// stalls on reading back the narrow stores just made.
+		n := len(p.Subscriptions)
+		if n < cap(p.Subscriptions) {
+			p.Subscriptions = p.Subscriptions[:n+1]
+		} else {
+			p.Subscriptions = append(p.Subscriptions, Subscription{})
+		}
+		s := &p.Subscriptions[n]
+		*s = Subscription{}
+		s.Filter, s.QoS = f, o&3
 		if c.v == V5 {
 			s.NoLocal, s.RetainAsPublished, s.RetainHandling, s.Reserved = o&4 != 0, o&8 != 0, o>>4&3, o&0xC0
 		} else {
 			s.Reserved = o & 0xFC
 		}
-		p.Subscriptions = append(p.Subscriptions, s)
-		if err := c.checkSubscription(&s, at, optAt); err != nil {
+		if err := c.checkSubscription(s, at, optAt); err != nil {
 			return err
 		}
 	}

@@ -476,7 +476,13 @@ func (c *cursor) propertyList(p *Properties, on Type) error {
 					return err
 				}
 			}
-			p.User = append(p.User, UserProperty{Key: k, Value: v})
+			// Set in place, like subscriptions in subscribe.
+			if n := len(p.User); n < cap(p.User) {
+				p.User = p.User[:n+1]
+				p.User[n].Key, p.User[n].Value = k, v
+			} else {
+				p.User = append(p.User, UserProperty{Key: k, Value: v})
+			}
 		}
 		if r.valueRule {
 			if err := c.checkPropValue(p, pi, on, at); err != nil {

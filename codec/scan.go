@@ -1,6 +1,9 @@
 package codec
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Fast paths for the string checks every packet pays for: topics, filters
 // and property strings are nearly always short plain ASCII, so they are
@@ -117,4 +120,25 @@ func (c *cursor) plainString() (s []byte, ok bool) {
 	}
 	c.i = j
 	return c.b[i+2 : j], true
+}
+
+// nextWildcard is the index of the first '+' or '#' in s at or after from,
+// or len(s). Whole words without one are skipped; wildcardBits may also
+// mark the byte after a wildcard, so a marked byte is looked at before it
+// is taken.
+func nextWildcard(s []byte, from int) int {
+	i := from
+	for ; i+8 <= len(s); i += 8 {
+		for m := wildcardBits(binary.LittleEndian.Uint64(s[i:])) & highs; m != 0; m &= m - 1 {
+			if j := i + bits.TrailingZeros64(m)/8; s[j] == '+' || s[j] == '#' {
+				return j
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] == '+' || s[i] == '#' {
+			return i
+		}
+	}
+	return len(s)
 }

@@ -57,5 +57,12 @@ func TestScansMatchByteByByte(t *testing.T) {
 		require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s), "%q", s)
 		require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s), "%q", s)
 		require.Equal(t, plainASCIIByBytes(s) && !bytes.ContainsAny(s, "+#"), isPlainTopic(s), "%q", s)
+		for from := 0; from <= len(s); from++ {
+			want := len(s)
+			if i := bytes.IndexAny(s[from:], "+#"); i >= 0 {
+				want = from + i
+			}
+			require.Equal(t, want, nextWildcard(s, from), "%q from %d", s, from)
+		}
 	}
 }

@@ -67,11 +67,8 @@ func checkTopicFilter(s []byte, v Version) *Error {
 		off = len("$share/") + slash + 1
 	}
 	f := s[off:]
-	if hasNoWildcard(f) {
-		return nil
-	}
-	for i, c := range f {
-		switch c {
+	for i := nextWildcard(f, 0); i < len(f); i = nextWildcard(f, i+1) {
+		switch f[i] {
 		case '#':
 			if i != len(f)-1 || (i > 0 && f[i-1] != '/') {
 				return &Error{Rule: rule(v, "MQTT-4.7.1-2", "MQTT-4.7.1-1"), Reason: TopicFilterInvalid, Offset: off + i,
