@@ -62,6 +62,10 @@ func TestBadInput(t *testing.T) {
 		{name: "malformed IPv4 header", file: func() []byte { b := clone(); b[offs[2]+16+14] = 0x43; return b }(),
 			warning: "IPv4 header length 12, total length 40", warnedRec: 3, atLeast: 19},
 		{name: "unknown link type", file: setU32(clone(), 20, 147), warning: "link type", warnedRec: 1},
+		{name: "IPv4 fragment of a TCP segment", file: func() []byte { b := clone(); b[offs[5]+16+14+6] |= 0x20; return b }(),
+			warning: "IPv4 fragment of a TCP segment skipped", warnedRec: 6, atLeast: 17},
+		{name: "IPv4 total length 0 (segmentation offload)", atLeast: 19,
+			file: func() []byte { b := clone(); b[offs[5]+16+14+2], b[offs[5]+16+14+3] = 0, 0; return b }()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,11 +93,13 @@ func TestBadInput(t *testing.T) {
 			} else {
 				require.NoError(t, err)
 			}
-			if tc.warning != "" {
-				require.NotEmpty(t, warnings)
-				assert.Contains(t, warnings[0].Msg, tc.warning)
-				assert.Equal(t, tc.warnedRec, warnings[0].Record)
+			if tc.warning == "" {
+				assert.Empty(t, warnings)
+				return
 			}
+			require.NotEmpty(t, warnings)
+			assert.Contains(t, warnings[0].Msg, tc.warning)
+			assert.Equal(t, tc.warnedRec, warnings[0].Record)
 		})
 	}
 }

@@ -101,6 +101,7 @@ func TestSharedCapturesViolations(t *testing.T) {
 		typ        codec.Type
 	}{
 		{"mosquitto-mqtt5.pcap", "MQTT-3.3.1-4", codec.PUBLISH}, // the raw PUBLISH with QoS 3
+		{"aedes-mqtt311.pcap", "MQTT-3.2.2-8", codec.CONNACK},   // a 3.1.1 return code answering a 5.0 CONNECT
 	}
 	for _, tc := range tests {
 		t.Run(tc.file+"/"+tc.rule, func(t *testing.T) {

@@ -84,7 +84,7 @@ func (s *stream) frames(i int, b []byte, ctx *segCtx) int {
 	r := s.r
 	off := 0
 	for off < len(b) && r.err == nil && s.kind != kindOther {
-		if !h.sync {
+		if !h.sync && s.conn != nil {
 			n, ok := s.resync(i, b[off:])
 			off += n
 			h.discarded += n
@@ -96,6 +96,12 @@ func (s *stream) frames(i int, b []byte, ctx *segCtx) int {
 		}
 		fh, err := codec.ParseFixedHeader(b[off:], codec.V311)
 		if err == codec.ErrShortBuffer {
+			break
+		}
+		if s.conn == nil && (err != nil || fh.Type != codec.CONNECT || fh.Size+fh.Remaining > r.MaxPacketSize) {
+			// Not yet known as MQTT (a WebSocket on a web port): anything
+			// but a readable CONNECT first says it is something else.
+			s.kind = kindOther
 			break
 		}
 		if err != nil {
@@ -132,9 +138,11 @@ func (s *stream) role(i int) codec.Role {
 func (s *stream) emit(i int, fh codec.FixedHeader, raw []byte, ctx *segCtx) {
 	r := s.r
 	dir := s.dir(i)
-	if s.needConnect && dir == ClientToBroker {
-		if fh.Type != codec.CONNECT {
-			s.kind = kindOther // a WebSocket on a web port that is not MQTT
+	if s.conn == nil {
+		// A WebSocket on a web port becomes MQTT with the client's CONNECT
+		// (frames lets only a CONNECT through to here).
+		if !s.needConnect || dir != ClientToBroker {
+			s.kind = kindOther
 			return
 		}
 		s.needConnect = false

@@ -44,6 +44,7 @@ type stream struct {
 	// needConnect: on a WebSocket port without the mqtt subprotocol the
 	// client's first packet must be a CONNECT for this to be MQTT.
 	needConnect bool
+	upgrading   bool // the client asked for a WebSocket upgrade
 }
 
 // half is the state of one direction.
@@ -338,12 +339,12 @@ func (s *stream) handshake(i int, b []byte, ctx *segCtx) {
 			s.kind = kindOther
 			return
 		}
-		s.needConnect = !mqtt
+		s.needConnect, s.upgrading = !mqtt, true
 		if !s.needConnect && s.conn == nil {
 			s.open(ctx, WebSocket)
 		}
-	} else if !switchingProtocols(head) {
-		s.kind = kindOther // the upgrade was refused: plain HTTP
+	} else if !s.upgrading || !switchingProtocols(head) {
+		s.kind = kindOther // no upgrade was asked for, or it was refused: plain HTTP
 		return
 	}
 	h.wsOn, h.sync = true, true
