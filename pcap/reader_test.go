@@ -283,3 +283,24 @@ func TestOpenFile(t *testing.T) {
 	_, err = Open(filepath.Join("testdata", "missing.pcap"))
 	assert.Error(t, err)
 }
+
+// TestPortsOption: a capture that starts after the CONNECT on an
+// unregistered port shows nothing until the port is named.
+func TestPortsOption(t *testing.T) {
+	file := writeCapture(t, func(w *Writer) {
+		converse(t, w, "10.0.0.1:40001", "10.0.0.2:18831", codec.V311, epoch, sessionV311)
+	})
+	cis, frames := records(t, file)
+	var recs []record
+	for i := 6; i < len(cis); i++ { // handshake, CONNECT, CONNACK and SUBSCRIBE left out
+		recs = append(recs, record{cis[i], frames[i]})
+	}
+	cut := writeRecords(t, recs)
+	s := walk(t, cut, nil)
+	require.NoError(t, s.err)
+	assert.Empty(t, s.lines)
+	s = walk(t, cut, func(r *Reader) { r.Ports = []uint16{18831} })
+	require.NoError(t, s.err)
+	assert.Equal(t, expected(t, codec.V311, sessionV311)[3:], s.lines)
+	assert.Equal(t, "10.0.0.1:40001", s.conns[1].Client.String())
+}
