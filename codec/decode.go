@@ -332,10 +332,17 @@ func (c *cursor) connect(p *Connect) error {
 			}
 		}
 		topicAt := c.i
-		if p.WillTopic, err = c.str("will topic"); err != nil {
-			return err
+		var plain bool // as in publish: one pass settles a plain topic
+		if p.WillTopic, plain = c.plainTopicName(); !plain {
+			if p.WillTopic, err = c.str("will topic"); err != nil {
+				return err
+			}
 		}
-		if e := checkTopicName(p.WillTopic, c.v); e != nil {
+		var e *Error
+		if !plain {
+			e = checkTopicName(p.WillTopic, c.v)
+		}
+		if e != nil {
 			if e.Reason == TopicNameInvalid { // the wildcard rule of PUBLISH is 3.3.2-2; for any topic name it is in 4.7
 				e.Rule = rule(c.v, "MQTT-4.7.1-1", "MQTT-4.7.0-1")
 			}

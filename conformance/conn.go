@@ -32,9 +32,10 @@ type conn struct {
 	dec      codec.Decoder
 	in       chan inbound
 	pending  []inbound
-	closed   bool // the broker's side is known to be closed
-	gone     bool // the tester closed it
-	maxIn    int  // the Maximum Packet Size the client announced in CONNECT (0: none)
+	closed   bool              // the broker's side is known to be closed
+	gone     bool              // the tester closed it
+	maxIn    int               // the Maximum Packet Size the client announced in CONNECT (0: none)
+	aliases  map[uint16][]byte // the broker's topic aliases on this connection
 	clientID string
 	done     chan struct{}
 	once     sync.Once

@@ -335,6 +335,8 @@ func (r *caseRun) step(st *Step) bool {
 		return r.expectUnordered(st, r.within(st, r.o.Timeout))
 	case OpExpectOne:
 		return r.expectOne(st, r.within(st, r.o.Timeout))
+	case OpFind:
+		return r.find(st, r.within(st, r.o.Timeout))
 	case OpExpectNone:
 		return r.expectNone(st)
 	case OpExpectClose:
@@ -502,7 +504,32 @@ func (r *caseRun) receive(cn *conn, ev inbound) received {
 	}
 	rv.pkt = p
 	rv.at = r.logAt(ev.at, cn.name, "recv", codec.Format(p), hex.EncodeToString(ev.raw), "")
+	if pub, ok := p.(*codec.Publish); ok {
+		r.resolveAlias(cn, pub, rv.at)
+	}
 	return rv
+}
+
+// resolveAlias fills in the topic of a PUBLISH that uses one of the
+// broker's topic aliases, so patterns compare topics whatever the broker's
+// choice to use aliases (which the client allowed). The transcript keeps
+// the packet as it was sent.
+func (r *caseRun) resolveAlias(cn *conn, p *codec.Publish, at int) {
+	if !p.Props.Has(codec.PropTopicAlias) {
+		return
+	}
+	if cn.aliases == nil {
+		cn.aliases = map[uint16][]byte{}
+	}
+	a := p.Props.TopicAlias
+	if len(p.Topic) > 0 {
+		cn.aliases[a] = append([]byte(nil), p.Topic...)
+		return
+	}
+	if t, ok := cn.aliases[a]; ok {
+		p.Topic = t
+		r.res.Transcript[at].Note = "topic alias " + strconv.Itoa(int(a)) + " stands for " + strconv.Quote(string(t))
+	}
 }
 
 // answerVersion is the layout to read a broker's packet in. After a CONNECT
@@ -636,6 +663,48 @@ func (r *caseRun) expectUnordered(st *Step, deadline time.Time) bool {
 		open = append(open[:hit], open[hit+1:]...)
 	}
 	return true
+}
+
+// find waits for a packet matching one of the patterns and leaves every
+// other arrival queued, in order, for later steps: the order-insensitive
+// matching that replayed captures need where brokers may legitimately
+// interleave packets differently.
+func (r *caseRun) find(st *Step, deadline time.Time) bool {
+	cn, ok := r.conn(st)
+	if !ok {
+		return false
+	}
+	want := patternsText(st.Patterns)
+	var kept []inbound
+	defer func() { cn.unread(kept...) }()
+	closest := ""
+	for {
+		ev, ok := cn.next(deadline)
+		if !ok {
+			at := r.log(cn.name, "info", "nothing matching arrived", "", "")
+			if closest != "" {
+				closest = " (closest: " + closest + ")"
+			}
+			return r.fail(at, want, fmt.Sprintf("line %d: expected %s within %s, it did not arrive%s", st.Line, want, r.waited(st), closest))
+		}
+		at := len(r.res.Transcript)
+		rv := r.receive(cn, ev)
+		if rv.bad != nil {
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: the broker sent a malformed packet: %v", st.Line, rv.bad))
+		}
+		hit, why := r.matchAny(rv, st.Patterns)
+		if hit >= 0 {
+			return true
+		}
+		if rv.closed {
+			return r.fail(rv.at, want, fmt.Sprintf("line %d: expected %s; the broker closed the connection", st.Line, want))
+		}
+		if closest == "" && rv.pkt.Type() == st.Patterns[0].Type {
+			closest = why
+		}
+		r.res.Transcript = r.res.Transcript[:at]
+		kept = append(kept, ev)
+	}
 }
 
 // optionalGrace is how long expect-unordered waits for optional copies.

@@ -63,6 +63,7 @@ const (
 	OpExpect        Op = "expect"
 	OpExpectUnorder Op = "expect-unordered"
 	OpExpectOne     Op = "expect-one"
+	OpFind          Op = "find"
 	OpExpectNone    Op = "expect-none"
 	OpExpectClose   Op = "expect-close"
 	OpDisconnect    Op = "disconnect"
@@ -372,7 +373,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		}
 		st.Patterns = []*Pattern{pt}
 		return st, nil
-	case OpOpen, OpConnect, OpSend, OpSendHex, OpExpect, OpExpectUnorder, OpExpectNone, OpExpectClose, OpDisconnect, OpClose:
+	case OpOpen, OpConnect, OpSend, OpSendHex, OpExpect, OpExpectUnorder, OpExpectNone, OpExpectClose, OpDisconnect, OpClose, OpFind:
 		conn, after := cut(rest)
 		if !connNameRe.MatchString(conn) {
 			return st, p.errf(ln, col+len(word)+1, "%s needs a connection name (a-z, 0-9, up to 8 chars), found %q", word, conn)
@@ -414,7 +415,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		st.Within = d
 		return st, nil
 	default:
-		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-one, expect-none, expect-close, disconnect, close, wait, repeat)", word)
+		return st, p.errf(ln, col, "unknown step %q (open, connect, send, send-hex, expect, expect-unordered, expect-one, expect-none, expect-close, find, disconnect, close, wait, repeat)", word)
 	}
 	switch st.Op {
 	case OpOpen, OpClose:
@@ -464,7 +465,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 			return st, p.errf(ln, col, "send-hex needs hex bytes such as 30 02 00 01")
 		}
 		st.Hex = h
-	case OpExpect, OpExpectUnorder, OpExpectNone:
+	case OpExpect, OpExpectUnorder, OpExpectNone, OpFind:
 		texts := []contLine{}
 		if rest != "" {
 			texts = append(texts, contLine{line: ln, col: col, text: rest})

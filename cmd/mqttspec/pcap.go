@@ -18,10 +18,11 @@ import (
 )
 
 func init() {
-	register(command{"pcap", "show the MQTT in packet captures (pcap dump FILE)", pcapCmd})
+	register(command{"pcap", "show the MQTT in packet captures (pcap dump FILE), or turn one into a case (pcap script FILE)", pcapCmd})
 }
 
 const pcapUsage = `usage: mqttspec pcap dump FILE [--json] [--stats] [--port N] [--filter EXPR]
+       mqttspec pcap script FILE [--port N] [--id ID] [--timing] [--topic-prefix] > case.mqtts
 
 Prints one line per MQTT packet found in a pcap or pcapng capture: time since
 the first record, connection (client → broker), direction, and the packet in
@@ -41,6 +42,8 @@ func pcapCmd(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "dump":
 		return pcapDump(args[1:], stdout, stderr)
+	case "script":
+		return pcapScript(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "mqttspec pcap: unknown subcommand %q\n\n%s", args[0], pcapUsage)
 	return 2
