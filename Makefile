@@ -4,7 +4,7 @@ BIN       := bin/mqttspec
 FUZZTIME  ?= 10s
 REPORT    ?= reports-out/reference.html
 
-.PHONY: build test vet bench bench-peers fuzz run clean
+.PHONY: build test vet bench bench-peers fuzz run certify certify-ci clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mqttspec
@@ -38,6 +38,17 @@ run: build
 	@mkdir -p reports-out
 	@./$(BIN) run --html $(REPORT) --json reports-out/reference.json --junit reports-out/reference.junit.xml; \
 	  status=$$?; echo "HTML report: $(abspath $(REPORT))"; exit $$status
+
+# The suite against real brokers (scripts/targets.sh starts what is not running and
+# installs what is missing), each with its profile, plus the reference broker:
+# reports-out/certify/<broker>.{json,html}, matrix.html, summary.txt. Stops what it
+# started; each run is bounded by RUN_TIMEOUT (300 s).
+certify: build
+	./scripts/certify.sh
+
+# The two brokers that start in about a second, for CI; both must run.
+certify-ci: build
+	./scripts/certify.sh mosquitto aedes
 
 clean:
 	rm -rf bin reports-out

@@ -39,7 +39,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	tlsCert := fs.String("tls-cert", "", "PEM client certificate")
 	tlsKey := fs.String("tls-key", "", "PEM client key")
 	insecure := fs.Bool("insecure", false, "do not verify the broker's TLS certificate")
-	profile := fs.String("profile", "", "broker profile file: what the broker does not support (see docs/scripts.md)")
+	profile := fs.String("profile", "", "broker profile: a file, or a built-in name ("+strings.Join(conformance.BuiltinProfiles(), ", ")+"); what the broker does not support (see docs/scripts.md)")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long an expectation waits for the broker")
 	suiteDir := fs.String("suite-dir", "", "directory of *.mqtts files that add or replace cases")
 	jsonOut := fs.String("json", "", "write the full result as JSON to this file (schema: docs/report-schema.md)")
@@ -83,7 +83,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *profile != "" {
-		if opts.Profile, err = conformance.LoadProfile(*profile); err != nil {
+		if opts.Profile, err = conformance.OpenProfile(*profile); err != nil {
 			fmt.Fprintln(stderr, "mqttspec run: --profile:", err)
 			return 2
 		}
