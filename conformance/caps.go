@@ -33,6 +33,7 @@ var KnownCapabilities = map[string]string{
 	"client-keepalive":    "the broker keeps the client's Keep Alive (no 5.0 Server Keep Alive)",
 	"auth-method":         "the profile names a 5.0 enhanced authentication method the broker supports (var auth-method, var auth-secret)",
 	"websocket":           "the target is reached over WebSocket (ws:// or wss://)",
+	"empty-client-id":     "the broker accepts a zero-length client identifier with a clean start (probed)",
 }
 
 // numericCaps may be compared in a requirement (require topic-alias-maximum<65535);
@@ -134,6 +135,10 @@ func (c Capabilities) has(name string, v codec.Version) (bool, string) {
 		if c["auth-method"] == "" {
 			return false, "no auth-method set: the profile must name an enhanced authentication method the broker supports"
 		}
+	case "empty-client-id":
+		if c["empty-client-id"] != "yes" {
+			return false, "the broker refuses zero-length client identifiers (allowed by the spec)"
+		}
 	case "websocket":
 		if c["transport"] != "ws" && c["transport"] != "wss" {
 			return false, "the target is not reached over WebSocket"
@@ -197,6 +202,17 @@ func Probe(ctx context.Context, t *Target, username, password, clientPrefix, top
 	}
 	if !reachable {
 		return caps, fmt.Errorf("%s answered no CONNECT of any MQTT version", t.URL)
+	}
+	v := codec.V311
+	if caps["v5.0"] == "yes" {
+		v = codec.V5
+	}
+	caps["empty-client-id"] = "no"
+	if connack, cn, err := probeConnect(ctx, t, v, "", username, password); err == nil {
+		if connack.ReasonCode == 0 {
+			caps["empty-client-id"] = "yes"
+		}
+		cn.Close()
 	}
 	return caps, nil
 }
@@ -332,7 +348,7 @@ func (p *Profile) Apply(c Capabilities) {
 
 var profileCapKeys = map[string]bool{"maximum-qos": true, "retain": true, "wildcard-sub": true,
 	"shared-sub": true, "subscription-id": true, "topic-alias-maximum": true, "receive-maximum": true,
-	"maximum-packet-size": true, "server-keep-alive": true, "v3.1": true}
+	"maximum-packet-size": true, "server-keep-alive": true, "v3.1": true, "empty-client-id": true}
 
 // LoadProfile reads a profile file.
 func LoadProfile(path string) (*Profile, error) {

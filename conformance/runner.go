@@ -300,11 +300,12 @@ func (r *caseRun) step(st *Step) bool {
 		if !ok {
 			return false
 		}
-		p, err := codec.Parse(substitute(st.Packet, r.vars))
+		text, flags := splitFlags(substitute(st.Packet, r.vars))
+		p, err := codec.Parse(text)
 		if err != nil {
 			return r.errorf("line %d: %v", st.Line, err)
 		}
-		if !r.send(cn, p) {
+		if !r.sendFlags(cn, p, flags) {
 			return false
 		}
 		if st.Op == OpDisconnect {
@@ -448,7 +449,11 @@ func (r *caseRun) sendConnect(st *Step) bool {
 	return r.send(cn, c)
 }
 
-func (r *caseRun) send(cn *conn, p codec.Packet) bool {
+func (r *caseRun) send(cn *conn, p codec.Packet) bool { return r.sendFlags(cn, p, -1) }
+
+// sendFlags sends p, with the fixed header's flag nibble replaced when
+// flags >= 0 (the `flags=` field of a send line: reserved-flag cases).
+func (r *caseRun) sendFlags(cn *conn, p codec.Packet, flags int) bool {
 	if c, ok := p.(*codec.Connect); ok {
 		cn.version = c.ProtocolLevel
 	}
@@ -456,7 +461,12 @@ func (r *caseRun) send(cn *conn, p codec.Packet) bool {
 		r.retained[string(pub.Topic)] = cn.version
 	}
 	b := p.Append(nil, cn.version)
-	at := r.log(cn.name, "send", codec.Format(p), hex.EncodeToString(b), "")
+	text := codec.Format(p)
+	if flags >= 0 {
+		b[0] = b[0]&0xf0 | byte(flags)
+		text += fmt.Sprintf(" flags=0x%x", flags)
+	}
+	at := r.log(cn.name, "send", text, hex.EncodeToString(b), "")
 	if err := cn.write(b); err != nil {
 		return r.fail(at, "", "write failed: "+err.Error())
 	}

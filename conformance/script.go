@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -557,8 +558,30 @@ func splitAlternatives(s string) []string {
 // checkNotation parses a packet line with placeholder values for variables,
 // so syntax errors surface when the suite loads rather than mid-run.
 func checkNotation(s string) error {
-	_, err := codec.Parse(substitute(s, &vars{placeholder: true}))
+	text, _ := splitFlags(substitute(s, &vars{placeholder: true}))
+	_, err := codec.Parse(text)
 	return err
+}
+
+// splitFlags takes a top-level `flags=N` field out of a send line: the
+// fixed-header flag nibble to send instead of the packet's own (-1: none).
+func splitFlags(s string) (string, int) {
+	head, fields, err := codec.ParseFields(s)
+	if err != nil {
+		return s, -1
+	}
+	for i, f := range fields {
+		if f.Name != "flags" || f.Kind != '=' {
+			continue
+		}
+		n, err := strconv.ParseUint(f.Val.Text, 0, 4)
+		if err != nil {
+			return s, -1
+		}
+		rest := append(append([]codec.Field(nil), fields[:i]...), fields[i+1:]...)
+		return strings.TrimSpace(head.Text + " " + renderFields(rest)), int(n)
+	}
+	return s, -1
 }
 
 func (p *scriptParser) finish(c *Case) error {

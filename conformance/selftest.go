@@ -85,3 +85,32 @@ func SelfTest(ctx context.Context, cases []*Case, o Options) ([]FaultCheck, erro
 	}
 	return append(out, checks...), nil
 }
+
+// MergeChecks combines self-tests of one suite against several correct
+// brokers (say, one with every feature and one without the optional ones):
+// a case version is checked when any of them could check it.
+func MergeChecks(runs ...[]FaultCheck) []FaultCheck {
+	checked := map[string]bool{}
+	key := func(c FaultCheck) string { return c.Case + "@" + c.Version }
+	for _, run := range runs {
+		for _, c := range run {
+			if c.Fault != "" {
+				checked[key(c)] = true
+			}
+		}
+	}
+	var out []FaultCheck
+	unchecked := map[string]bool{}
+	for _, run := range runs {
+		for _, c := range run {
+			switch {
+			case c.Fault != "":
+				out = append(out, c)
+			case !checked[key(c)] && !unchecked[key(c)]:
+				unchecked[key(c)] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

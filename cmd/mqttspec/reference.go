@@ -35,8 +35,35 @@ func (denyPrefix) CanSubscribe(_ broker.Client, filter string) bool {
 	return !strings.HasPrefix(filter, deniedPrefix)
 }
 
-func startReference() (*reference, error) {
+func startReference() (*reference, error) { return startReferenceWith(referenceConfig()) }
+
+// referenceConfig is the broker `mqttspec run` certifies by default: every
+// feature on, and a Receive Maximum announced as real brokers do, so the
+// flow-control cases that need one run.
+func referenceConfig() broker.Config {
 	cfg := broker.DefaultConfig()
+	cfg.ReceiveMaximum = 100
+	return cfg
+}
+
+// limitedConfig is the reference broker without its optional features and
+// with small announced limits: the correct broker that the cases about
+// brokers lacking a feature (require !wildcard-sub, receive-maximum, ...)
+// are self-tested against.
+func limitedConfig() broker.Config {
+	cfg := referenceConfig()
+	cfg.WildcardSubAvailable = false
+	cfg.SubIDAvailable = false
+	cfg.SharedSubAvailable = false
+	cfg.RetainAvailable = false
+	cfg.MaximumQoS = 1
+	cfg.TopicAliasMaximum = 0
+	cfg.ReceiveMaximum = 10
+	cfg.MaximumPacketSize = 4096
+	return cfg
+}
+
+func startReferenceWith(cfg broker.Config) (*reference, error) {
 	cfg.Authorizer = denyPrefix{}
 	cfg.AuthMethods = map[string]broker.AuthMethod{broker.ChallengeMethod: &broker.ChallengeAuth{Secret: []byte(referenceSecret)}}
 	b, err := broker.New(cfg)

@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strings"
 
 	"mqttspec/conformance"
+	broker "mqttspec/reference-broker"
 )
 
 func init() {
@@ -38,37 +40,55 @@ func selftestCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	url := *target
-	if url == "" {
-		ref, err := startReference()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	// Without --target, two correct brokers: the reference with every
+	// feature, and the reference without its optional features, so that
+	// cases about brokers lacking a feature are checked too.
+	type subject struct {
+		url     string
+		profile *conformance.Profile
+	}
+	var subjects []subject
+	if *target != "" {
+		subjects = append(subjects, subject{url: *target})
+	} else {
+		for _, cfg := range []broker.Config{referenceConfig(), limitedConfig()} {
+			ref, err := startReferenceWith(cfg)
+			if err != nil {
+				fmt.Fprintln(stderr, "mqttspec selftest:", err)
+				return 2
+			}
+			defer ref.stop()
+			subjects = append(subjects, subject{ref.url, ref.profile})
+		}
+	}
+	var runs [][]conformance.FaultCheck
+	var urls []string
+	for _, sub := range subjects {
+		o := opts
+		if o.Target, err = conformance.ParseTarget(sub.url, nil); err != nil {
+			fmt.Fprintln(stderr, "mqttspec selftest:", err)
+			return 2
+		}
+		if o.Caps, err = conformance.Probe(ctx, o.Target, "", "", "ms", "mqttspec"); err != nil {
+			fmt.Fprintln(stderr, "mqttspec selftest:", err)
+			return 2
+		}
+		if sub.profile != nil {
+			o.Profile = sub.profile
+			sub.profile.Apply(o.Caps)
+		}
+		checks, err := conformance.SelfTest(ctx, cases, o)
 		if err != nil {
 			fmt.Fprintln(stderr, "mqttspec selftest:", err)
 			return 2
 		}
-		defer ref.stop()
-		url = ref.url
-		if opts.Profile == nil {
-			opts.Profile = ref.profile
-		}
+		runs = append(runs, checks)
+		urls = append(urls, sub.url)
 	}
-	if opts.Target, err = conformance.ParseTarget(url, nil); err != nil {
-		fmt.Fprintln(stderr, "mqttspec selftest:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if opts.Caps, err = conformance.Probe(ctx, opts.Target, "", "", "ms", "mqttspec"); err != nil {
-		fmt.Fprintln(stderr, "mqttspec selftest:", err)
-		return 2
-	}
-	if opts.Profile != nil {
-		opts.Profile.Apply(opts.Caps)
-	}
-	checks, err := conformance.SelfTest(ctx, cases, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "mqttspec selftest:", err)
-		return 2
-	}
+	checks := conformance.MergeChecks(runs...)
+	url := strings.Join(urls, " and ")
 	caught, missed, unchecked := 0, 0, 0
 	for _, c := range checks {
 		switch {
