@@ -89,7 +89,9 @@ func (s *session) pull(e *encoder, buf []byte, now time.Time) ([]byte, bool) {
 	if s.resend {
 		buf = s.pullResend(e, buf, now)
 		if s.resend {
-			return buf, false
+			// A full batch leaves more to re-send at once; an exhausted quota waits for an
+			// acknowledgement, which wakes the writer.
+			return buf, len(buf) >= batchLimit
 		}
 	}
 	var ok bool
