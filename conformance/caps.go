@@ -106,6 +106,12 @@ func (c Capabilities) num(k string, def int) int {
 // has reports whether capability name holds for version v, and why not.
 func (c Capabilities) has(name string, v codec.Version) (bool, string) {
 	switch name {
+	case "publish-qos1", "publish-qos2":
+		// A 3.1.1 server has no way to refuse an inbound QoS: only 5.0
+		// announces a Maximum QoS that binds the client.
+		if v == codec.V5 && c.num("maximum-qos", 2) < int(name[len(name)-1]-'0') {
+			return false, fmt.Sprintf("the broker's maximum QoS is %s", c["maximum-qos"])
+		}
 	case "qos1", "qos2":
 		want := int(name[3] - '0')
 		if c.num("maximum-qos", 2) < want {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,8 +156,8 @@ func startMosquitto(t *testing.T, bin string) string {
 	}
 	require.NoError(t, os.WriteFile(conf, []byte(cfg), 0o644))
 	cmd := exec.Command(bin, "-c", conf)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -173,4 +174,22 @@ func startMosquitto(t *testing.T, bin string) string {
 		require.True(t, time.Now().Before(deadline), "mosquitto did not start: %s", logs.String())
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// lockedBuffer collects a child's output while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
