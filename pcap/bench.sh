@@ -42,6 +42,8 @@ measure() {
   RSS=$rss
 }
 
+measure startup "$tmp/mqttspec" version
+startup_wall=$WALL startup_cpu=$CPU startup_rss=$RSS
 measure ours "$tmp/mqttspec" pcap dump --stats "$FILE"
 ours_wall=$WALL ours_cpu=$CPU ours_rss=$RSS
 measure tshark tshark -r "$FILE" -d "tcp.port==$PORT,mqtt" -Y mqtt -T fields -e mqtt.msgtype
@@ -60,6 +62,8 @@ row() { printf '| %-64s | %9s | %8s | %11s | %12s |\n' "$@"; }
 row "command" "wall s" "CPU s" "peak RSS MB" "MQTT packets"
 row "---" "---" "---" "---" "---"
 row "mqttspec pcap dump --stats" "$ours_wall" "$ours_cpu" "$(awk "BEGIN {printf \"%.1f\", $ours_rss / 1024}")" "$ours_total"
+row "(mqttspec version: the binary's start-up alone)" "$startup_wall" "$startup_cpu" \
+  "$(awk "BEGIN {printf \"%.1f\", $startup_rss / 1024}")" "-"
 row "tshark -d tcp.port==$PORT,mqtt -Y mqtt -T fields -e mqtt.msgtype" "$tshark_wall" "$tshark_cpu" \
   "$(awk "BEGIN {printf \"%.1f\", $tshark_rss / 1024}")" "$tshark_total"
 awk "BEGIN {printf \"speed-up: %.1fx wall, %.1fx CPU\\n\", $tshark_wall / $ours_wall, $tshark_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.005)}"
