@@ -157,22 +157,6 @@ func (c *cursor) binary(field string) ([]byte, error) {
 	return c.b[c.i-int(n) : c.i], nil
 }
 
-// plainTopicName reads a topic name that is whole, non-empty and plain
-// ASCII without '+' or '#': one pass settles every check on it. Anything
-// else is left unread (ok false) for str and checkTopicName to judge.
-func (c *cursor) plainTopicName() (s []byte, ok bool) {
-	i := c.i
-	if c.end-i < 2 {
-		return nil, false
-	}
-	j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1]))
-	if j == i+2 || j > c.end || !isPlainTopic(c.b[i+2:j]) {
-		return nil, false
-	}
-	c.i = j
-	return c.b[i+2 : j], true
-}
-
 // str reads a UTF-8 Encoded String and checks it as the spec requires.
 func (c *cursor) str(field string) ([]byte, error) {
 	if s, ok := c.plainString(); ok {

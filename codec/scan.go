@@ -80,16 +80,33 @@ func hasNoWildcard(s []byte) bool {
 	return acc&highs == 0
 }
 
-// isPlainTopic is isPlainASCII and hasNoWildcard in one pass.
-func isPlainTopic(s []byte) bool {
-	if len(s) < 8 {
-		return topicBits(short(s))&highs == 0
+// plainTopicName reads a topic name that is whole, non-empty and plain
+// ASCII without '+' or '#': one pass settles every check on it. Anything
+// else is left unread (ok false) for str and checkTopicName to judge.
+func (c *cursor) plainTopicName() (s []byte, ok bool) {
+	i := c.i
+	if c.end-i < 2 {
+		return nil, false
 	}
-	acc := topicBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
-	for ; len(s) >= 8; s = s[8:] {
-		acc |= topicBits(binary.LittleEndian.Uint64(s))
+	j := i + 2 + (int(c.b[i])<<8 | int(c.b[i+1]))
+	if j == i+2 || j > c.end {
+		return nil, false
 	}
-	return acc&highs == 0
+	t := c.b[i+2 : j]
+	var acc uint64
+	if len(t) < 8 {
+		acc = topicBits(short(t))
+	} else {
+		acc = topicBits(binary.LittleEndian.Uint64(t[len(t)-8:]))
+		for ; len(t) >= 8; t = t[8:] {
+			acc |= topicBits(binary.LittleEndian.Uint64(t))
+		}
+	}
+	if acc&highs != 0 {
+		return nil, false
+	}
+	c.i = j
+	return c.b[i+2 : j], true
 }
 
 // plainString reads the UTF-8 Encoded String at c.i when it is whole and
