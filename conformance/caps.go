@@ -21,6 +21,8 @@ type Capabilities map[string]string
 var KnownCapabilities = map[string]string{
 	"qos1":                "the broker grants QoS 1",
 	"qos2":                "the broker grants QoS 2",
+	"publish-qos1":        "the broker accepts QoS 1 PUBLISH from clients (always in 3.1.1; 5.0: Maximum QoS)",
+	"publish-qos2":        "the broker accepts QoS 2 PUBLISH from clients (always in 3.1.1; 5.0: Maximum QoS)",
 	"retain":              "the broker supports retained messages",
 	"wildcard-sub":        "the broker supports wildcard subscriptions",
 	"shared-sub":          "the broker supports shared subscriptions (5.0)",
