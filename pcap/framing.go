@@ -150,7 +150,6 @@ func (s *stream) emit(i int, fh codec.FixedHeader, raw []byte, ctx *segCtx) {
 	}
 	d := &r.dec
 	d.Lenient, d.Version, d.From = true, s.conn.Version, s.role(i)
-	d.Violations = d.Violations[:0]
 	p, err := d.DecodeBody(fh, raw)
 	if fh.Type == codec.CONNECT && dir == ClientToBroker {
 		// A CONNECT sets the version both directions are read with.
@@ -160,12 +159,6 @@ func (s *stream) emit(i int, fh codec.FixedHeader, raw []byte, ctx *segCtx) {
 		if c, ok := p.(*codec.Connect); ok && string(c.ClientID) != s.conn.ClientID {
 			s.conn.ClientID = string(c.ClientID)
 		}
-	}
-	// The codec refuses a non-minimal length in 5.0; here it is readable,
-	// so it is shown as a violation.
-	if fh.Size > 2 && raw[fh.Size-1] == 0 && s.conn.Version == codec.V5 {
-		d.Violations = append(d.Violations, &codec.Error{Rule: "MQTT-1.5.5-1", Reason: codec.MalformedPacket, Type: fh.Type,
-			Field: "remaining length", Offset: 1, Msg: "Variable Byte Integer not encoded in the minimum number of bytes"})
 	}
 	m := &r.msg
 	*m = Message{Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn, Dir: dir, Type: fh.Type, Packet: p, Raw: raw, Err: err}

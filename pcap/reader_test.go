@@ -304,3 +304,19 @@ func TestPortsOption(t *testing.T) {
 	assert.Equal(t, expected(t, codec.V311, sessionV311)[3:], s.lines)
 	assert.Equal(t, "10.0.0.1:40001", s.conns[1].Client.String())
 }
+
+// TestNonMinimalLength: in 5.0 a remaining length in more bytes than
+// needed is named once ([MQTT-1.5.5-1]) and the packet is still shown.
+func TestNonMinimalLength(t *testing.T) {
+	file := writeCapture(t, func(w *Writer) {
+		f, err := w.Open(netip.MustParseAddrPort("10.0.0.1:40001"), netip.MustParseAddrPort("10.0.0.2:1883"), epoch)
+		require.NoError(t, err)
+		require.NoError(t, f.Send(ClientToBroker, epoch, encodeStep(t, codec.V5, `CONNECT v=5.0 client-id="nm" clean keepalive=30`)))
+		// PINGREQ with its zero remaining length in two bytes.
+		require.NoError(t, f.Send(ClientToBroker, epoch, []byte{0xc0, 0x80, 0x00}))
+	})
+	s := walk(t, file, nil)
+	require.NoError(t, s.err)
+	require.Len(t, s.lines, 2)
+	assert.Equal(t, "c2b PINGREQ !! MQTT-1.5.5-1", s.lines[1])
+}
