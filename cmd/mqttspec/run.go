@@ -30,7 +30,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	runRe := fs.String("run", "", "run only cases whose ID matches this regexp")
 	skipRe := fs.String("skip", "", "skip cases whose ID matches this regexp")
 	tags := fs.String("tags", "", "comma-separated tags: run only cases with one of them")
-	parallel := fs.Int("parallel", 8, "cases run at once")
+	parallel := fs.Int("parallel", 16, "cases run at once")
 	user := fs.String("username", "", "user name for every CONNECT")
 	pass := fs.String("password", "", "password for every CONNECT")
 	cidPrefix := fs.String("client-id-prefix", "ms", "prefix of the client identifiers the suite uses")

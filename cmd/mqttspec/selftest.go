@@ -24,7 +24,7 @@ func selftestCmd(args []string, stdout, stderr io.Writer) int {
 	target := fs.String("target", "", "a correct broker to inject faults in front of (default: the reference broker)")
 	runRe := fs.String("run", "", "check only cases whose ID matches this regexp")
 	suiteDir := fs.String("suite-dir", "", "directory of *.mqtts files that add or replace cases")
-	parallel := fs.Int("parallel", 8, "cases run at once")
+	parallel := fs.Int("parallel", 16, "cases run at once")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
