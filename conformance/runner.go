@@ -461,7 +461,7 @@ func (r *caseRun) sendFlags(cn *conn, p codec.Packet, flags int) bool {
 		r.retained[string(pub.Topic)] = cn.version
 	}
 	b := p.Append(nil, cn.version)
-	text := codec.Format(p)
+	text := wireText(p, b, cn.version)
 	if flags >= 0 {
 		b[0] = b[0]&0xf0 | byte(flags)
 		text += fmt.Sprintf(" flags=0x%x", flags)
@@ -518,6 +518,22 @@ func (r *caseRun) receive(cn *conn, ev inbound) received {
 		r.resolveAlias(cn, pub, rv.at)
 	}
 	return rv
+}
+
+// wireText is the notation of what was actually sent: fields the version
+// cannot carry (5.0 properties on a 3.1.1 connection) are not shown.
+func wireText(p codec.Packet, b []byte, v codec.Version) string {
+	if v == codec.V5 {
+		return codec.Format(p)
+	}
+	d := codec.Decoder{Version: v, Lenient: true}
+	if c, ok := p.(*codec.Connect); ok {
+		d.Version = c.ProtocolLevel
+	}
+	if back, _, err := d.Decode(b); err == nil {
+		return codec.Format(back)
+	}
+	return codec.Format(p)
 }
 
 // resolveAlias fills in the topic of a PUBLISH that uses one of the
