@@ -275,7 +275,7 @@ func (f *Finding) script() string {
 		b.WriteString(sendStep(p, v))
 	}
 	if f.Kind == AcceptedInvalid {
-		expectAll(&b, f.prefixAnswers)
+		expectAll(&b, f.prefixAnswers, v)
 		for _, p := range packets[split:] {
 			b.WriteString(sendStep(p, v))
 		}
@@ -292,13 +292,13 @@ func (f *Finding) script() string {
 				break
 			}
 		}
-		expectAll(&b, types)
+		expectAll(&b, types, v)
 	case Divergence:
 		ref, end := f.Reference, last(f.Reference)
 		if len(ref) > 0 {
 			ref = ref[:len(ref)-1]
 		}
-		expectAll(&b, trimProbe(ref, end))
+		expectAll(&b, trimProbe(ref, end), v)
 		if end == "end: read everything" {
 			b.WriteString("  send c PINGREQ\n  expect c PINGRESP\n")
 		} else {
@@ -327,12 +327,12 @@ func trimProbe(items []string, end string) []string {
 	return items
 }
 
-// expectAll expects the patterns in any order.
-func expectAll(b *strings.Builder, items []string) {
+// expectAll expects the summary items in any order.
+func expectAll(b *strings.Builder, items []string, v codec.Version) {
 	var lines []string
 	for _, it := range items {
 		if !strings.HasPrefix(it, "invalid ") {
-			lines = append(lines, "  | "+itemPattern(it)+"\n")
+			lines = append(lines, "  | "+itemPattern(it, v)+"\n")
 		}
 	}
 	if len(lines) == 0 {
@@ -342,16 +342,55 @@ func expectAll(b *strings.Builder, items []string) {
 	b.WriteString(strings.Join(lines, ""))
 }
 
-// itemPattern turns a summary item into a pattern of the script language.
-func itemPattern(item string) string {
+// itemPattern turns a summary item into a pattern of the script language:
+// "ok" and "refused" become every reason code of that kind the packet type
+// has in version v.
+func itemPattern(item string, v codec.Version) string {
 	t, rest, _ := strings.Cut(item, " ")
+	pt, _ := codec.TypeByName(t)
 	switch {
-	case rest == "":
+	case rest == "" || rest == "[]" || (v != codec.V5 && pt >= codec.PUBACK && pt <= codec.PUBCOMP):
+		// Before 5.0 acknowledgements carry no reason code.
 		return t
 	case strings.HasPrefix(rest, "["):
-		return t + " reasons=" + rest
+		codes := strings.Fields(strings.Trim(rest, "[]"))
+		for i, c := range codes {
+			if c == "ok" || c == "refused" {
+				codes[i] = reasonChoice(pt, v, c == "refused")
+			}
+		}
+		return t + " reasons=[" + strings.Join(codes, " ") + "]"
+	case rest == "ok" || rest == "refused":
+		return t + " reason=" + reasonChoice(pt, v, rest == "refused")
 	}
 	return t + " reason=" + rest
+}
+
+// reasonChoice lists, as pattern alternatives, the reason codes a server
+// may send in a packet of type t that grant (below 0x80) or refuse: the
+// codes the codec accepts from a server in that packet.
+func reasonChoice(t codec.Type, v codec.Version, refuse bool) string {
+	var names []string
+	for rc := 0; rc < 256; rc++ {
+		refusing := rc >= 0x80 || (t == codec.CONNACK && rc != 0) // a 3.1.1 CONNACK refuses with 1-5
+		if refusing != refuse {
+			continue
+		}
+		var p codec.Packet
+		switch t {
+		case codec.CONNACK:
+			p = &codec.Connack{ReasonCode: codec.ReasonCode(rc)}
+		case codec.SUBACK, codec.UNSUBACK:
+			p = &codec.Suback{Kind: t, PacketID: 1, ReasonCodes: []byte{byte(rc)}}
+		default:
+			p = &codec.Ack{Kind: t, PacketID: 1, ReasonCode: codec.ReasonCode(rc)}
+		}
+		d := codec.Decoder{Version: v, From: codec.FromServer}
+		if _, _, err := d.Decode(p.Append(nil, v)); err == nil {
+			names = append(names, codec.ReasonCode(rc).Name(t))
+		}
+	}
+	return strings.Join(names, "|")
 }
 
 // sendStep writes a packet in the notation when the notation encodes it to

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"mqttspec/codec"
@@ -61,21 +62,24 @@ type Options struct {
 
 // Stats describe a finished run.
 type Stats struct {
-	Target            string           `json:"target"`
-	Oracle            string           `json:"oracle"`
-	Seed              int64            `json:"seed"`
-	Parallel          int              `json:"parallel"`
-	Seeds             int              `json:"seeds"`
-	Execs             int64            `json:"execs"`
-	Seconds           float64          `json:"seconds"`
-	FuzzSeconds       float64          `json:"fuzz_seconds"` // without the pauses spent minimizing and restarting
-	SessionsPerSecond float64          `json:"sessions_per_second"`
-	Findings          []*Finding       `json:"findings"`
-	Duplicates        int              `json:"duplicates"`   // candidates with the signature of an earlier finding
-	Unconfirmed       int              `json:"unconfirmed"`  // candidates that did not happen again when re-run
-	Restarts          int              `json:"restarts"`     // the broker was started again
-	AnswerTypes       map[string]int64 `json:"answer_types"` // packet types the broker sent
-	States            map[string]int64 `json:"states"`       // session states reached
+	Target            string  `json:"target"`
+	Oracle            string  `json:"oracle"`
+	Seed              int64   `json:"seed"`
+	Parallel          int     `json:"parallel"`
+	Seeds             int     `json:"seeds"`
+	Execs             int64   `json:"execs"`
+	Seconds           float64 `json:"seconds"`
+	FuzzSeconds       float64 `json:"fuzz_seconds"` // without the pauses spent minimizing and restarting
+	SessionsPerSecond float64 `json:"sessions_per_second"`
+	// CPUSeconds is the processor time of this process during the run:
+	// the fuzzer, and the reference broker when it runs in-process.
+	CPUSeconds  float64          `json:"cpu_seconds"`
+	Findings    []*Finding       `json:"findings"`
+	Duplicates  int              `json:"duplicates"`   // candidates with the signature of an earlier finding
+	Unconfirmed int              `json:"unconfirmed"`  // candidates that did not happen again when re-run
+	Restarts    int              `json:"restarts"`     // the broker was started again
+	AnswerTypes map[string]int64 `json:"answer_types"` // packet types the broker sent
+	States      map[string]int64 `json:"states"`       // session states reached
 }
 
 // Fuzzer runs one fuzzing campaign; make it with New.
@@ -95,6 +99,7 @@ type Fuzzer struct {
 	gate    sync.RWMutex // workers share it; confirming and minimizing take it alone
 	cands   chan candidate
 	start   time.Time
+	cpu0    time.Duration
 	paused  time.Duration
 
 	recentMu sync.Mutex
@@ -206,7 +211,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Stats, error) {
 		ctx, c = context.WithTimeout(ctx, f.o.Duration)
 		defer c()
 	}
-	f.start = time.Now()
+	f.start, f.cpu0 = time.Now(), cpuTime()
 	f.cands = make(chan candidate, 2*f.o.Parallel)
 	var workers sync.WaitGroup
 	for range f.o.Parallel {
@@ -249,7 +254,7 @@ func (f *Fuzzer) setup(ctx context.Context) (cleanup func(), err error) {
 		undo = append(undo, f.t.proc.stop)
 	}
 	if f.o.Oracle == "reference" {
-		o, err := newOracle()
+		o, err := newOracle(capabilities(ctx, f.t.dial, "fz"+f.tag+"caps", f.o.ProbeTimeout))
 		if err != nil {
 			cleanup()
 			return nil, fmt.Errorf("reference broker: %w", err)
@@ -275,6 +280,7 @@ func (f *Fuzzer) finish() (*Stats, error) {
 	if st.FuzzSeconds > 0 {
 		st.SessionsPerSecond = float64(st.Execs) / st.FuzzSeconds
 	}
+	st.CPUSeconds = (cpuTime() - f.cpu0).Seconds()
 	for t, n := range f.answerTypes {
 		if n > 0 {
 			st.AnswerTypes[codec.Type(t).String()] = n
@@ -345,10 +351,15 @@ func (f *Fuzzer) execute(ctx context.Context, m *mutator, dec *codec.Decoder, n 
 			return nil
 		}
 	}
-	vd := judge(x, firstOffence(stream), v)
-	if vd == nil && f.oracle != nil {
+	// Judged is what the broker read: the session and the probe, which an
+	// incomplete last packet makes part of itself.
+	off := firstOffence(x.sent)
+	vd := judge(x, off, v)
+	// Where the codec rejects the session it is the judge; the reference
+	// broker is asked about sessions the codec finds valid.
+	if vd == nil && off == nil && f.oracle != nil && !discretionary(x.sent) {
 		rx := runSession(ctx, f.oracle.dial, stream, f.o.AnswerWait)
-		vd = divergence(summary(x, v, id.prefix), summary(rx, v, id.prefix), v)
+		vd = divergence(summary(x, v), summary(rx, v), v)
 	}
 	if vd == nil {
 		return nil
@@ -454,6 +465,15 @@ func (f *Fuzzer) observe(x *exchange, v codec.Version, dec *codec.Decoder) {
 		f.stats.States[s]++
 	}
 	f.mu.Unlock()
+}
+
+// cpuTime is the processor time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (f *Fuzzer) logf(format string, a ...any) {

@@ -105,10 +105,11 @@ func (f *Fuzzer) again(ctx context.Context, s Session, n uint64, withOracle bool
 		f.remember(n, s) // a crash while minimizing is looked for among these too
 	}
 	v := connectLevel(stream)
-	r := reproduction{x: x, id: id, v: judge(x, firstOffence(stream), v)}
-	if r.v == nil && withOracle && f.oracle != nil && x.dialErr == nil {
+	off := firstOffence(x.sent)
+	r := reproduction{x: x, id: id, v: judge(x, off, v)}
+	if r.v == nil && off == nil && withOracle && f.oracle != nil && x.dialErr == nil && !discretionary(x.sent) {
 		r.ref = runSession(ctx, f.oracle.dial, stream, f.o.AnswerWait)
-		r.v = divergence(summary(x, v, id.prefix), summary(r.ref, v, id.prefix), v)
+		r.v = divergence(summary(x, v), summary(r.ref, v), v)
 	}
 	return r
 }
@@ -140,7 +141,7 @@ func (f *Fuzzer) confirm(ctx context.Context, c candidate) *Finding {
 	v := connectLevel(best.x.sent)
 	fd.describe(best.x, v)
 	if best.ref != nil {
-		fd.Reference = summary(best.ref, v, best.id.prefix)
+		fd.Reference = summary(best.ref, v)
 	}
 	if fd.Kind == AcceptedInvalid {
 		f.prefixAnswers(ctx, fd, best.x.sent)
@@ -152,14 +153,13 @@ func (f *Fuzzer) confirm(ctx context.Context, c candidate) *Finding {
 // the types of the broker's answers: the script expects them before it
 // sends the offending packet.
 func (f *Fuzzer) prefixAnswers(ctx context.Context, fd *Finding, sent []byte) {
-	stream := sent[:len(sent)-len(probe)]
-	off := firstOffence(stream)
+	off := firstOffence(sent)
 	if off == nil {
 		return
 	}
 	fd.offendingAt = off.index
 	var prefix []byte
-	for _, p := range frames(stream)[:off.index] {
+	for _, p := range frames(sent)[:off.index] {
 		prefix = append(prefix, p...)
 	}
 	x := runSession(ctx, f.t.dial, prefix, f.o.AnswerWait)

@@ -3,6 +3,7 @@ package fuzz
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"mqttspec/codec"
 	"mqttspec/conformance"
@@ -134,10 +135,13 @@ func judge(x *exchange, off *offence, v codec.Version) *verdict {
 	if x.dialErr != nil {
 		return nil
 	}
-	if bad := invalidAnswer(x, v); bad != nil {
+	if bad := invalidAnswer(x, answerVersion(x, v)); bad != nil {
 		return bad
 	}
-	if off == nil || !x.probeAnswered() || turnedDown(x.answers, v) {
+	// MQTT 3.1 states no requirement on what a receiver does with a bad
+	// packet, and the codec's rules are 3.1.1's: a 3.1 broker that reads on
+	// breaks no statement.
+	if off == nil || v == codec.V31 || !x.probeAnswered() || turnedDown(x.answers, v) {
 		return nil
 	}
 	return &verdict{kind: AcceptedInvalid, key: errKey(off.err), ptype: off.ptype, version: v,
@@ -145,10 +149,22 @@ func judge(x *exchange, off *offence, v codec.Version) *verdict {
 		detail:     "the broker went on after packet " + itoa(off.index+1) + " (" + off.ptype.String() + "): " + off.err.Error()}
 }
 
+// answerVersion is the version the broker's answers are read in: the
+// session's, unless its CONNECT names no known level; then the broker may
+// answer in either form (mosquitto reads levels 0x83-0x85 as a bridge's
+// 3.1, 3.1.1 and 5.0) and the first CONNACK tells which it chose.
+func answerVersion(x *exchange, v codec.Version) codec.Version {
+	if lvl := declaredLevel(x.sent); lvl == codec.V31 || lvl == codec.V311 || lvl == codec.V5 || len(x.answers) == 0 {
+		return v
+	}
+	if a := x.answers[0]; a[0]>>4 == byte(codec.CONNACK) && !decodesAs(a, codec.V311) && decodesAs(a, codec.V5) {
+		return codec.V5
+	}
+	return v
+}
+
 // invalidAnswer decodes the broker's packets strictly, as a client reads
-// them. When the session's CONNECT names no known level, a CONNACK of
-// either 3.1.1 or 5.0 form is accepted: the broker cannot know which the
-// client reads.
+// them.
 func invalidAnswer(x *exchange, v codec.Version) *verdict {
 	if x.badFrame != nil {
 		return &verdict{kind: InvalidAnswer, key: "framing", version: v, detail: "the broker's bytes cannot be framed: " + x.badFrame.Error()}
@@ -157,9 +173,6 @@ func invalidAnswer(x *exchange, v codec.Version) *verdict {
 	for i, a := range x.answers {
 		_, _, err := d.Decode(a)
 		if err == nil {
-			continue
-		}
-		if i == 0 && a[0]>>4 == byte(codec.CONNACK) && decodesAs(a, codec.V311, codec.V5) {
 			continue
 		}
 		e, ok := codec.AsError(err)
@@ -215,19 +228,27 @@ func turnedDown(answers [][]byte, v codec.Version) bool {
 	return false
 }
 
-// summary is the normalized form of an exchange that two brokers must agree
-// on: each answer's type and reason codes (deliveries only on the
-// execution's own topics), and whether the broker read the whole session.
-func summary(x *exchange, v codec.Version, prefix []byte) []string {
-	d := codec.Decoder{Lenient: true, Version: v}
+// summary is the normalized form of an exchange that two conforming
+// brokers must agree on: each answer's type and whether it grants or
+// refuses (the failure reason codes the spec leaves to the broker, 0x10 "no
+// matching subscribers" and the like are not compared), the QoS a SUBACK
+// grants, and how the exchange ended. Left out: deliveries, which a broker
+// may make before or after the acknowledgement, so that a connection the
+// client closes may or may not see them; a server DISCONNECT (closing is
+// the requirement, the DISCONNECT before it a SHOULD); and the reason code
+// of the PUBREL and PUBCOMP that answer an unknown packet identifier, which
+// only informs.
+func summary(x *exchange, v codec.Version) []string {
+	d := codec.Decoder{Lenient: true, Version: answerVersion(x, v)}
 	out := make([]string, 0, len(x.answers)+1)
 	for _, a := range x.answers {
 		p, _, err := d.Decode(a)
-		if err != nil {
+		switch {
+		case err != nil:
 			out = append(out, "invalid "+codec.Type(a[0]>>4).String())
-			continue
+		case p.Type() != codec.PUBLISH && p.Type() != codec.DISCONNECT:
+			out = append(out, answerItem(p))
 		}
-		out = append(out, answerItem(p, prefix)...)
 	}
 	switch {
 	case x.probeAnswered():
@@ -240,27 +261,130 @@ func summary(x *exchange, v codec.Version, prefix []byte) []string {
 	return out
 }
 
-func answerItem(p codec.Packet, prefix []byte) []string {
+func answerItem(p codec.Packet) string {
 	t := p.Type().String()
+	outcome := func(rc codec.ReasonCode) string {
+		if rc >= 0x80 {
+			return t + " refused"
+		}
+		return t + " ok"
+	}
 	switch p := p.(type) {
 	case *codec.Connack:
-		return []string{t + " " + p.ReasonCode.Name(codec.CONNACK)}
-	case *codec.Ack:
-		return []string{t + " " + p.ReasonCode.Name(p.Kind)}
-	case *codec.Suback:
-		names := make([]string, len(p.ReasonCodes))
-		for i, rc := range p.ReasonCodes {
-			names[i] = codec.ReasonCode(rc).Name(p.Kind)
+		if p.ReasonCode != 0 {
+			return t + " refused"
 		}
-		return []string{t + " [" + strings.Join(names, " ") + "]"}
-	case *codec.Disconnect:
-		return []string{t + " " + p.ReasonCode.Name(codec.DISCONNECT)}
+		return t + " ok"
+	case *codec.Ack:
+		if p.Kind == codec.PUBREL || p.Kind == codec.PUBCOMP {
+			return t
+		}
+		return outcome(p.ReasonCode)
+	case *codec.Suback:
+		codes := make([]string, len(p.ReasonCodes))
+		for i, rc := range p.ReasonCodes {
+			switch {
+			case rc >= 0x80:
+				codes[i] = "refused"
+			case p.Kind == codec.SUBACK:
+				codes[i] = codec.ReasonCode(rc).Name(p.Kind)
+			default:
+				codes[i] = "ok"
+			}
+		}
+		return t + " [" + strings.Join(codes, " ") + "]"
 	case *codec.Auth:
-		return []string{t + " " + p.ReasonCode.Name(codec.AUTH)}
-	case *codec.Publish:
-		if !strings.Contains(string(p.Topic), string(prefix)) {
-			return nil
+		return t + " " + p.ReasonCode.Name(codec.AUTH)
+	}
+	return t
+}
+
+// discretionary reports a session whose handling the spec leaves to the
+// broker, so that two conforming brokers may answer it differently: text
+// with control characters or non-characters (a receiver MAY close, 1.5.3 in
+// 3.1.1, 1.5.4 in 5.0), client identifiers beyond the 23 letters and
+// digits every server accepts (MQTT-3.1.3-5), topics and filters starting
+// with '$' (4.7.2), an empty client identifier (MQTT-3.1.3-6), a UTF-8
+// payload format indicator on a payload that is
+// not UTF-8 (3.3.2.3.2), and authentication methods (each broker has its
+// own).
+func discretionary(stream []byte) bool {
+	d := codec.Decoder{Lenient: true}
+	for off := 0; off < len(stream); {
+		p, n, err := d.Decode(stream[off:])
+		if err != nil {
+			return false
+		}
+		off += n
+		if mayRefuse(p) {
+			return true
 		}
 	}
-	return []string{t}
+	return false
+}
+
+func mayRefuse(p codec.Packet) bool {
+	var texts [][]byte
+	var props []*codec.Properties
+	switch p := p.(type) {
+	case *codec.Connect:
+		if len(p.ClientID) == 0 || len(p.ClientID) > 23 || strings.Trim(string(p.ClientID), alnum) != "" || p.Props.Has(codec.PropAuthMethod) {
+			return true
+		}
+		texts = append(texts, p.WillTopic, p.Username)
+		props = append(props, &p.Props, &p.WillProps)
+		if len(p.WillTopic) > 0 && p.WillTopic[0] == '$' {
+			return true
+		}
+	case *codec.Publish:
+		if len(p.Topic) > 0 && p.Topic[0] == '$' || p.Props.PayloadFormat == 1 && !utf8.Valid(p.Payload) {
+			return true
+		}
+		texts = append(texts, p.Topic)
+		props = append(props, &p.Props)
+	case *codec.Subscribe:
+		for _, s := range p.Subscriptions {
+			if len(s.Filter) > 0 && s.Filter[0] == '$' {
+				return true
+			}
+			texts = append(texts, s.Filter)
+		}
+		props = append(props, &p.Props)
+	case *codec.Unsubscribe:
+		texts = append(texts, p.Filters...)
+		props = append(props, &p.Props)
+	case *codec.Ack:
+		props = append(props, &p.Props)
+	case *codec.Disconnect:
+		props = append(props, &p.Props)
+	case *codec.Auth:
+		return true
+	}
+	for _, pr := range props {
+		texts = append(texts, pr.ContentType, pr.ResponseTopic, pr.ReasonString)
+		for _, u := range pr.User {
+			texts = append(texts, u.Key, u.Value)
+		}
+	}
+	for _, t := range texts {
+		if unusualText(t) {
+			return true
+		}
+	}
+	return false
+}
+
+const alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// unusualText reports the code points the spec lets a receiver refuse:
+// control characters and non-characters.
+func unusualText(s []byte) bool {
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s)
+		s = s[n:]
+		if r <= 0x1F || r >= 0x7F && r <= 0x9F || r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE {
+			return true
+		}
+	}
+	return false
 }

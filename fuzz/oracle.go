@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"mqttspec/codec"
 	broker "mqttspec/reference-broker"
@@ -18,9 +19,32 @@ type oracle struct {
 	addr string
 }
 
-func newOracle() (*oracle, error) {
+// newOracle starts the reference broker with the capabilities the broker
+// under test announced (a 5.0 CONNACK's properties, nil when it speaks no
+// 5.0): a smaller Topic Alias Maximum or Receive Maximum is a choice, not a
+// difference worth reporting.
+func newOracle(announced *codec.Properties) (*oracle, error) {
 	cfg := broker.DefaultConfig()
 	cfg.SysInterval = 0 // no $SYS traffic between the answers
+	if a := announced; a != nil {
+		byteOr := func(id codec.PropID, v byte, def byte) byte {
+			if a.Has(id) {
+				return v
+			}
+			return def
+		}
+		cfg.MaximumQoS = byteOr(codec.PropMaximumQoS, a.MaximumQoS, 2)
+		cfg.RetainAvailable = byteOr(codec.PropRetainAvailable, a.RetainAvailable, 1) == 1
+		cfg.WildcardSubAvailable = byteOr(codec.PropWildcardSubAvailable, a.WildcardSubAvailable, 1) == 1
+		cfg.SubIDAvailable = byteOr(codec.PropSubIDAvailable, a.SubIDAvailable, 1) == 1
+		cfg.SharedSubAvailable = byteOr(codec.PropSharedSubAvailable, a.SharedSubAvailable, 1) == 1
+		cfg.TopicAliasMaximum = a.TopicAliasMaximum // 0, none, when not announced
+		cfg.ReceiveMaximum = a.ReceiveMaximum       // 0 means 65535, the protocol's default
+		cfg.ServerKeepAlive = a.ServerKeepAlive
+		if a.Has(codec.PropMaximumPacketSize) {
+			cfg.MaximumPacketSize = a.MaximumPacketSize
+		}
+	}
 	b, err := broker.New(cfg)
 	if err != nil {
 		return nil, err
@@ -32,6 +56,35 @@ func newOracle() (*oracle, error) {
 	}
 	go func() { _ = b.Serve(l) }()
 	return &oracle{b: b, addr: l.Addr().String()}, nil
+}
+
+// capabilities connects to the broker as a 5.0 client and returns the
+// properties of its CONNACK; nil when it does not accept 5.0.
+func capabilities(ctx context.Context, dial func(context.Context) (net.Conn, error), clientID string, wait time.Duration) *codec.Properties {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	nc, err := dial(ctx)
+	if err != nil {
+		return nil
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(wait))
+	c := &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: codec.V5, CleanStart: true, ClientID: []byte(clientID), KeepAlive: 30}
+	if _, err := nc.Write((&codec.Disconnect{}).Append(c.Append(nil, codec.V5), codec.V5)); err != nil {
+		return nil
+	}
+	r := codec.NewReader(nc, 256)
+	r.Version = codec.V5
+	p, err := r.ReadPacket()
+	if err != nil {
+		return nil
+	}
+	ack, ok := p.(*codec.Connack)
+	if !ok || ack.ReasonCode != 0 {
+		return nil
+	}
+	props := ack.Props
+	return &props
 }
 
 func (o *oracle) dial(ctx context.Context) (net.Conn, error) {

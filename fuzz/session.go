@@ -199,34 +199,33 @@ func dedupe(in []Session) []Session {
 
 // connectLevel is the protocol level of the session's first CONNECT, read
 // leniently; V311 when there is none or it names no known level.
-func connectLevel(stream []byte) codec.Version {
-	d := codec.Decoder{Lenient: true}
-	p, _, err := d.Decode(stream)
-	if err != nil || p.Type() != codec.CONNECT {
-		if len(stream) > 0 && stream[0]>>4 == byte(codec.CONNECT) {
-			return levelFromRaw(stream)
-		}
-		return codec.V311
-	}
-	return knownLevel(p.(*codec.Connect).ProtocolLevel)
-}
+func connectLevel(stream []byte) codec.Version { return knownLevel(declaredLevel(stream)) }
 
-// levelFromRaw finds the protocol level byte of a CONNECT that does not
-// decode: after the fixed header and the protocol name.
-func levelFromRaw(b []byte) codec.Version {
-	fh, err := codec.ParseFixedHeader(b, codec.V311)
+// declaredLevel is the protocol level byte of the session's first CONNECT,
+// known or not; 0 when the session does not start with a CONNECT.
+func declaredLevel(stream []byte) codec.Version {
+	d := codec.Decoder{Lenient: true}
+	if p, _, err := d.Decode(stream); err == nil && p.Type() == codec.CONNECT {
+		return p.(*codec.Connect).ProtocolLevel
+	}
+	if len(stream) == 0 || stream[0]>>4 != byte(codec.CONNECT) {
+		return 0
+	}
+	// A CONNECT that does not decode: the level follows the fixed header
+	// and the protocol name.
+	fh, err := codec.ParseFixedHeader(stream, codec.V311)
 	if err != nil {
-		return codec.V311
+		return 0
 	}
 	i := fh.Size
-	if len(b) < i+2 {
-		return codec.V311
+	if len(stream) < i+2 {
+		return 0
 	}
-	i += 2 + (int(b[i])<<8 | int(b[i+1]))
-	if i >= len(b) {
-		return codec.V311
+	i += 2 + (int(stream[i])<<8 | int(stream[i+1]))
+	if i >= len(stream) {
+		return 0
 	}
-	return knownLevel(codec.Version(b[i]))
+	return codec.Version(stream[i])
 }
 
 func knownLevel(v codec.Version) codec.Version {

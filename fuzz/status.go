@@ -61,6 +61,10 @@ func (f *Fuzzer) statusLine() string {
 func (st *Stats) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "fuzzed %s for %.1fs: %d sessions, %.0f sessions/s (parallel %d, seed %d, oracle %s, %d seed sessions)\n",
 		st.Target, st.Seconds, st.Execs, st.SessionsPerSecond, st.Parallel, st.Seed, st.Oracle, st.Seeds)
+	if st.Execs > 0 {
+		fmt.Fprintf(w, "CPU: %.1fs in this process, %.0fµs per session (the fuzzer, and the broker when it is the embedded one)\n",
+			st.CPUSeconds, st.CPUSeconds*1e6/float64(st.Execs))
+	}
 	types := make([]string, 0, len(st.AnswerTypes))
 	for t, n := range st.AnswerTypes {
 		types = append(types, fmt.Sprintf("%s %d", t, n))

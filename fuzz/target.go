@@ -92,7 +92,8 @@ func (t *target) probeOnce(ctx context.Context, timeout time.Duration) health {
 
 // check probes the broker. A refused connection is tried again twice, so
 // that a broker with a full accept backlog is not taken for dead; a silent
-// one has already had the whole timeout.
+// one gets a second probe with twice the time, so that a broker slowed down
+// by a busy machine is not taken for hung.
 func (t *target) check(ctx context.Context, timeout time.Duration) health {
 	h := alive
 	for i, pause := range []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond} {
@@ -104,8 +105,11 @@ func (t *target) check(ctx context.Context, timeout time.Duration) health {
 			}
 		}
 		if h = t.probeOnce(ctx, timeout); h != refused {
-			return h
+			break
 		}
+	}
+	if h == silent {
+		h = t.probeOnce(ctx, 2*timeout)
 	}
 	return h
 }
