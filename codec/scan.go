@@ -51,8 +51,8 @@ func short(s []byte) uint64 {
 	return 0x6161616161616161
 }
 
-// The scans read the last eight bytes first and then every whole word; the
-// overlap is harmless for "does any byte ..." questions. They are spelled
+// The scans read the last eight bytes first and then the words before
+// them; the overlap is harmless for "does any byte ..." questions. They are spelled
 // out one per check so the bit function inlines.
 
 // isPlainASCII reports whether s is ASCII without U+0000: well-formed UTF-8
@@ -61,9 +61,10 @@ func isPlainASCII(s []byte) bool {
 	if len(s) < 8 {
 		return asciiBits(short(s))&highs == 0
 	}
-	acc := asciiBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
-	for ; len(s) >= 8; s = s[8:] {
-		acc |= asciiBits(binary.LittleEndian.Uint64(s))
+	n := len(s)
+	acc := asciiBits(binary.LittleEndian.Uint64(s[n-8:]))
+	for k := 0; k < n-8; k += 8 {
+		acc |= asciiBits(binary.LittleEndian.Uint64(s[k : k+8]))
 	}
 	return acc&highs == 0
 }
@@ -73,9 +74,10 @@ func hasNoWildcard(s []byte) bool {
 	if len(s) < 8 {
 		return wildcardBits(short(s))&highs == 0
 	}
-	acc := wildcardBits(binary.LittleEndian.Uint64(s[len(s)-8:]))
-	for ; len(s) >= 8; s = s[8:] {
-		acc |= wildcardBits(binary.LittleEndian.Uint64(s))
+	n := len(s)
+	acc := wildcardBits(binary.LittleEndian.Uint64(s[n-8:]))
+	for k := 0; k < n-8; k += 8 {
+		acc |= wildcardBits(binary.LittleEndian.Uint64(s[k : k+8]))
 	}
 	return acc&highs == 0
 }
@@ -97,9 +99,10 @@ func (c *cursor) plainTopicName() (s []byte, ok bool) {
 	if len(t) < 8 {
 		acc = topicBits(short(t))
 	} else {
-		acc = topicBits(binary.LittleEndian.Uint64(t[len(t)-8:]))
-		for ; len(t) >= 8; t = t[8:] {
-			acc |= topicBits(binary.LittleEndian.Uint64(t))
+		n := len(t)
+		acc = topicBits(binary.LittleEndian.Uint64(t[n-8:]))
+		for k := 0; k < n-8; k += 8 {
+			acc |= topicBits(binary.LittleEndian.Uint64(t[k : k+8]))
 		}
 	}
 	if acc&highs != 0 {
@@ -127,9 +130,10 @@ func (c *cursor) plainString() (s []byte, ok bool) {
 	if len(t) < 8 {
 		acc = asciiBits(short(t))
 	} else {
-		acc = asciiBits(binary.LittleEndian.Uint64(t[len(t)-8:]))
-		for ; len(t) >= 8; t = t[8:] {
-			acc |= asciiBits(binary.LittleEndian.Uint64(t))
+		n := len(t)
+		acc = asciiBits(binary.LittleEndian.Uint64(t[n-8:]))
+		for k := 0; k < n-8; k += 8 {
+			acc |= asciiBits(binary.LittleEndian.Uint64(t[k : k+8]))
 		}
 	}
 	if acc&highs != 0 {
