@@ -8,5 +8,6 @@
 // take-over, expiry, wills' timing), session.go (one session's queue, inflight window and packet
 // identifiers), encoder.go (PUBLISH as one client may receive it), publish.go and subscribe.go
 // (what clients send), router.go, topics.go and retained.go (matching and storage), will.go,
-// janitor.go (timers), sys.go ($SYS topics), trace.go (the packet trace).
+// janitor.go (timers), sys.go ($SYS topics), trace.go (the packet trace), passwords.go, acl.go and
+// configfile.go (the files of `mqttspec broker`).
 package broker
