@@ -4,7 +4,7 @@ BIN       := bin/mqttspec
 FUZZTIME  ?= 10s
 REPORT    ?= reports-out/reference.html
 
-.PHONY: build test vet bench bench-peers fuzz run certify certify-ci clean
+.PHONY: build test vet bench bench-peers fuzz fuzz-corpus fuzz-mosquitto run certify certify-ci clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mqttspec
@@ -33,6 +33,31 @@ fuzz:
 	  done; \
 	done
 
+# Seed corpus zips for ClusterFuzzLite/OSS-Fuzz, one per native fuzz target, named
+# like the binaries .clusterfuzzlite/build.sh builds (<package>_<Target>_seed_corpus.zip).
+FUZZ_CORPUS ?= build/fuzz-corpus
+fuzz-corpus:
+	$(GO) run ./fuzz/corpus -out $(FUZZ_CORPUS)
+
+# The network fuzzer against mosquitto on 127.0.0.1:18831 for FUZZ_DURATION, compared
+# with the reference broker. scripts/targets.sh starts mosquitto if it is not running
+# (and stops it again). Findings go to fuzz-findings/mosquitto/ (replay them with
+# mqttspec run --target tcp://127.0.0.1:18831 --suite-dir fuzz-findings/mosquitto),
+# statistics to fuzz-findings/mosquitto.json. Findings are the point and do not fail
+# the target; a broker that cannot be reached does.
+FUZZ_DURATION ?= 60s
+FUZZ_SEED     ?= 1
+fuzz-mosquitto: build
+	@rm -rf fuzz-findings/mosquitto; started=0; \
+	if ! ./scripts/targets.sh status mosquitto >/dev/null 2>&1; then \
+	  ./scripts/targets.sh start --no-install mosquitto || exit 2; started=1; \
+	fi; \
+	./$(BIN) fuzz --target tcp://127.0.0.1:18831 --duration $(FUZZ_DURATION) --seed $(FUZZ_SEED) --oracle reference \
+	  --quiet --findings fuzz-findings/mosquitto --json fuzz-findings/mosquitto.json; \
+	status=$$?; \
+	if [ $$started = 1 ]; then ./scripts/targets.sh stop mosquitto >/dev/null; fi; \
+	[ $$status -le 1 ]
+
 # The main job: the full suite against the embedded reference broker.
 run: build
 	@mkdir -p reports-out
@@ -51,4 +76,4 @@ certify-ci: build
 	./scripts/certify.sh mosquitto aedes
 
 clean:
-	rm -rf bin reports-out
+	rm -rf bin reports-out fuzz-findings $(FUZZ_CORPUS)

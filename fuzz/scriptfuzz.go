@@ -35,3 +35,17 @@ func FuzzScriptOnce(src string) int {
 	}
 	return 0
 }
+
+// ScriptSeeds are the seeds of the script fuzz targets: each case of the
+// built-in suites as a script of its own, after its section line.
+func ScriptSeeds() ([]string, error) {
+	cases, err := conformance.Load("")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, "section "+c.Section+" "+c.SectionName+"\n\n"+c.Source+"\n")
+	}
+	return out, nil
+}
