@@ -78,6 +78,7 @@ type Stats struct {
 	Duplicates  int              `json:"duplicates"`   // candidates with the signature of an earlier finding
 	Unconfirmed int              `json:"unconfirmed"`  // candidates that did not happen again when re-run
 	Restarts    int              `json:"restarts"`     // the broker was started again
+	Stalls      int              `json:"stalls"`       // probes a broker left unanswered in time, then answered
 	AnswerTypes map[string]int64 `json:"answer_types"` // packet types the broker sent
 	States      map[string]int64 `json:"states"`       // session states reached
 }
@@ -326,7 +327,7 @@ func (f *Fuzzer) execute(ctx context.Context, m *mutator, dec *codec.Decoder, n 
 	if x.dialErr == nil {
 		f.remember(n, s) // sessions that never reached the broker cannot be what broke it
 	}
-	if ctx.Err() != nil {
+	if ended(ctx) {
 		return nil
 	}
 	f.execs.Add(1)
@@ -334,7 +335,18 @@ func (f *Fuzzer) execute(ctx context.Context, m *mutator, dec *codec.Decoder, n 
 	f.observe(x, v, dec)
 	if x.dialErr != nil || x.timedOut || (f.t.proc != nil && f.t.proc.exited(0)) {
 		h := f.health(ctx)
-		if ctx.Err() != nil {
+		if h == silent {
+			// A broker busy with a burst (a flood of retained messages to
+			// one subscriber, a machine short of CPU) is not hung: give it
+			// five more probe times to answer before calling it that.
+			if h = f.t.probeOnce(ctx, 5*f.o.ProbeTimeout); h == alive {
+				f.mu.Lock()
+				f.stats.Stalls++
+				f.mu.Unlock()
+				f.logf("stall: the broker answered a probe only after %s", 3*f.o.ProbeTimeout)
+			}
+		}
+		if ended(ctx) {
 			return nil // the run ended during the probe: it proves nothing
 		}
 		if h != alive {
@@ -365,6 +377,16 @@ func (f *Fuzzer) execute(ctx context.Context, m *mutator, dec *codec.Decoder, n 
 		return nil
 	}
 	return &candidate{v: vd, s: s, n: n, epoch: epoch, at: sent}
+}
+
+// ended reports a context that is done or past its deadline: a dial cut
+// short by the deadline can return before the context says it is done.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // health asks whether the broker is still there: an exited process is a

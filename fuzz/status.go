@@ -77,8 +77,8 @@ func (st *Stats) WriteSummary(w io.Writer) {
 	}
 	sort.Strings(states)
 	fmt.Fprintf(w, "states: %s\n", strings.Join(states, ", "))
-	fmt.Fprintf(w, "findings: %d (%d duplicates, %d not confirmed on re-run, %d broker restarts)\n",
-		len(st.Findings), st.Duplicates, st.Unconfirmed, st.Restarts)
+	fmt.Fprintf(w, "findings: %d (%d duplicates, %d not confirmed on re-run, %d broker restarts, %d stalls)\n",
+		len(st.Findings), st.Duplicates, st.Unconfirmed, st.Restarts, st.Stalls)
 	for _, fd := range st.Findings {
 		fmt.Fprintf(w, "  %-26s %s\n", fd.ID, oneLine(fd.Detail))
 		if len(fd.Statements) > 0 {
