@@ -150,14 +150,22 @@ func judge(x *exchange, off *offence, v codec.Version) *verdict {
 }
 
 // answerVersion is the version the broker's answers are read in: the
-// session's, unless its CONNECT names no known level; then the broker may
-// answer in either form (mosquitto reads levels 0x83-0x85 as a bridge's
-// 3.1, 3.1.1 and 5.0) and the first CONNACK tells which it chose.
+// session's, unless its CONNECT names no known protocol (name and level);
+// then the broker may answer in either form (it may go on "in accordance
+// with some other specification", MQTT-3.1.2-1; mosquitto reads levels
+// 0x83-0x85 as a bridge's 3.1, 3.1.1 and 5.0) and the first CONNACK tells
+// which it chose.
 func answerVersion(x *exchange, v codec.Version) codec.Version {
-	if lvl := declaredLevel(x.sent); lvl == codec.V31 || lvl == codec.V311 || lvl == codec.V5 || len(x.answers) == 0 {
+	if knownProtocol(x.sent) || len(x.answers) == 0 {
 		return v
 	}
-	if a := x.answers[0]; a[0]>>4 == byte(codec.CONNACK) && !decodesAs(a, codec.V311) && decodesAs(a, codec.V5) {
+	a := x.answers[0]
+	switch {
+	case a[0]>>4 != byte(codec.CONNACK):
+		return v
+	case decodesAs(a, codec.V311):
+		return codec.V311
+	case decodesAs(a, codec.V5):
 		return codec.V5
 	}
 	return v
@@ -385,6 +393,24 @@ func unusualText(s []byte) bool {
 		if r <= 0x1F || r >= 0x7F && r <= 0x9F || r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE {
 			return true
 		}
+	}
+	return false
+}
+
+// knownProtocol reports a session whose first CONNECT names a protocol
+// name and level pair of MQTT 3.1, 3.1.1 or 5.0.
+func knownProtocol(stream []byte) bool {
+	d := codec.Decoder{Lenient: true}
+	p, _, err := d.Decode(stream)
+	if err != nil || p.Type() != codec.CONNECT {
+		return false
+	}
+	c := p.(*codec.Connect)
+	switch string(c.ProtocolName) {
+	case "MQIsdp":
+		return c.ProtocolLevel == codec.V31
+	case "MQTT":
+		return c.ProtocolLevel == codec.V311 || c.ProtocolLevel == codec.V5
 	}
 	return false
 }
