@@ -345,3 +345,29 @@ func (p *Disconnect) Append(dst []byte, v Version) []byte {
 func (p *Auth) Append(dst []byte, v Version) []byte {
 	return reasonAndProps(dst, AUTH, p.ReasonCode, &p.Props, v)
 }
+
+// PropertiesOf returns the 5.0 properties a packet carries (for CONNECT the
+// connection's, not the Will's), or nil for PINGREQ and PINGRESP.
+func PropertiesOf(p Packet) *Properties {
+	switch p := p.(type) {
+	case *Connect:
+		return &p.Props
+	case *Connack:
+		return &p.Props
+	case *Publish:
+		return &p.Props
+	case *Ack:
+		return &p.Props
+	case *Subscribe:
+		return &p.Props
+	case *Suback:
+		return &p.Props
+	case *Unsubscribe:
+		return &p.Props
+	case *Disconnect:
+		return &p.Props
+	case *Auth:
+		return &p.Props
+	}
+	return nil
+}

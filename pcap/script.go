@@ -285,7 +285,7 @@ var volatileProps = []codec.PropID{codec.PropReasonString, codec.PropAssignedCli
 // clients and must be forwarded; on other packets they are the broker's own.
 func (g *scriptGen) brokerPattern(e replayEvent) string {
 	if _, ok := e.pkt.(*codec.Publish); !ok {
-		if p := propsOf(e.pkt); p != nil {
+		if p := codec.PropertiesOf(e.pkt); p != nil {
 			p.Clear(codec.PropUser)
 		}
 	}
@@ -320,20 +320,4 @@ func stripVolatile(p *codec.Properties) {
 	for _, id := range volatileProps {
 		p.Clear(id)
 	}
-}
-
-func propsOf(p codec.Packet) *codec.Properties {
-	switch p := p.(type) {
-	case *codec.Connack:
-		return &p.Props
-	case *codec.Ack:
-		return &p.Props
-	case *codec.Suback:
-		return &p.Props
-	case *codec.Disconnect:
-		return &p.Props
-	case *codec.Auth:
-		return &p.Props
-	}
-	return nil
 }

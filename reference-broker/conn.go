@@ -201,7 +201,10 @@ func (c *conn) appendControl(dst []byte, p codec.Packet) []byte {
 	if c.version != codec.V5 {
 		return p.Append(dst, c.version)
 	}
-	props := packetProps(p)
+	props := codec.PropertiesOf(p)
+	if p.Type() == codec.PUBLISH {
+		props = nil // messages are shaped by the session's encoder, not here
+	}
 	if props != nil && !c.problemInfo {
 		switch p.Type() {
 		case codec.CONNACK, codec.PUBLISH, codec.DISCONNECT:
@@ -223,23 +226,6 @@ func (c *conn) appendControl(dst []byte, p codec.Packet) []byte {
 		return dst[:start]
 	}
 	return dst
-}
-
-// packetProps returns the properties of the control packets the broker sends.
-func packetProps(p codec.Packet) *codec.Properties {
-	switch p := p.(type) {
-	case *codec.Connack:
-		return &p.Props
-	case *codec.Ack:
-		return &p.Props
-	case *codec.Suback:
-		return &p.Props
-	case *codec.Disconnect:
-		return &p.Props
-	case *codec.Auth:
-		return &p.Props
-	}
-	return nil
 }
 
 func (c *conn) wakeWriter() {
