@@ -14,6 +14,10 @@ import (
 	"mqttspec/codec"
 )
 
+// lateAnswers is how long an exchange without half-close waits after the
+// probe's answer.
+const lateAnswers = 100 * time.Millisecond
+
 // Limits on what one session reads back, so a flooding broker costs a
 // bounded amount of memory and time.
 const (
@@ -80,6 +84,14 @@ func countPings(stream []byte) int {
 // Brokers close a connection whose client has finished sending, so a
 // correct broker ends every exchange quickly.
 func run(nc net.Conn, stream []byte, wait time.Duration) *exchange {
+	return exchangeOn(nc, stream, wait, true)
+}
+
+// exchangeOn runs stream and the probe on nc. With halfClose (where the
+// transport has it) the broker ends the exchange; without, it ends at the
+// probe's answer, after a grace period for what the broker sends late
+// (deliveries that follow their acknowledgement).
+func exchangeOn(nc net.Conn, stream []byte, wait time.Duration, halfClose bool) *exchange {
 	x := &exchange{sent: append(append(make([]byte, 0, len(stream)+2), stream...), probe...)}
 	x.pings = countPings(x.sent)
 	deadline := time.Now().Add(wait)
@@ -87,19 +99,23 @@ func run(nc net.Conn, stream []byte, wait time.Duration) *exchange {
 	if _, err := nc.Write(x.sent); err != nil {
 		x.writeErr = err
 	}
-	hc, halfClose := nc.(interface{ CloseWrite() error })
+	hc, ok := nc.(interface{ CloseWrite() error })
+	halfClose = halfClose && ok
 	if halfClose {
 		_ = hc.CloseWrite()
 	}
 	r := codec.NewReader(nc, 0)
 	total := 0
+	graced := false
 	for len(x.answers) < maxAnswers && total < maxAnswerBytes {
-		if !halfClose && x.probeAnswered() {
-			break
+		if !halfClose && !graced && x.probeAnswered() {
+			graced = true
+			_ = nc.SetReadDeadline(time.Now().Add(lateAnswers))
 		}
 		_, raw, err := r.ReadRaw()
 		if err != nil {
 			switch {
+			case isTimeout(err) && graced:
 			case isTimeout(err):
 				x.timedOut = true
 			case isClosed(err):

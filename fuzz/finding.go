@@ -58,6 +58,10 @@ type Finding struct {
 	// the offending one, and how the reference broker ended.
 	prefixAnswers []string
 	offendingAt   int
+	// What the reference broker answers the session, for the scripts of
+	// invalid answers and divergences.
+	scriptItems []string
+	scriptEnd   string
 }
 
 // Answer is one packet the broker sent.
@@ -283,23 +287,11 @@ func (f *Finding) script() string {
 	switch f.Kind {
 	case AcceptedInvalid:
 		b.WriteString("  expect-close c\n")
-	case InvalidAnswer:
-		var types []string
-		for _, a := range f.Answers {
-			raw, _ := hex.DecodeString(a.Hex)
-			types = append(types, codec.Type(raw[0]>>4).String())
-			if strings.HasPrefix(a.Text, "invalid ") {
-				break
-			}
-		}
-		expectAll(&b, types, v)
-	case Divergence:
-		ref, end := f.Reference, last(f.Reference)
-		if len(ref) > 0 {
-			ref = ref[:len(ref)-1]
-		}
-		expectAll(&b, trimProbe(ref, end), v)
-		if end == "end: read everything" {
+	case InvalidAnswer, Divergence:
+		// What the reference broker answers: a broker that sends a
+		// malformed packet instead, or answers otherwise, fails.
+		expectAll(&b, f.scriptItems, v)
+		if f.scriptEnd == "end: read everything" {
 			b.WriteString("  send c PINGREQ\n  expect c PINGRESP\n")
 		} else {
 			b.WriteString("  expect-close c\n")
@@ -456,10 +448,8 @@ func (f *Finding) fault() string {
 		return "drop CONNACK"
 	case Hang:
 		return "drop PINGRESP"
-	case InvalidAnswer:
-		return "drop " + f.PacketType
-	case Divergence:
-		if end := last(f.Reference); end == "end: read everything" {
+	case InvalidAnswer, Divergence:
+		if f.scriptEnd == "end: read everything" {
 			return "drop PINGRESP"
 		}
 	}

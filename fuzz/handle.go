@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"context"
+	"net"
+	"strings"
 	"time"
 
 	"mqttspec/codec"
@@ -143,15 +145,67 @@ func (f *Fuzzer) confirm(ctx context.Context, c candidate) *Finding {
 	if best.ref != nil {
 		fd.Reference = summary(best.ref, v)
 	}
-	if fd.Kind == AcceptedInvalid {
+	switch fd.Kind {
+	case AcceptedInvalid:
 		f.prefixAnswers(ctx, fd, best.x.sent)
+	case InvalidAnswer, Divergence:
+		f.referenceAnswers(ctx, fd, best.x.sent, v)
 	}
 	return fd
 }
 
+// collect runs a stream without closing early, so that late answers
+// (deliveries after their acknowledgement) arrive as they would for a
+// script, and returns them as script items, the probe's PINGRESP left out
+// (the script has its own), with how the exchange ended.
+func collect(ctx context.Context, dial func(context.Context) (net.Conn, error), stream []byte, v codec.Version, wait time.Duration) ([]string, string) {
+	dctx, cancel := context.WithTimeout(ctx, wait)
+	nc, err := dial(dctx)
+	cancel()
+	if err != nil {
+		return nil, "end: no answer"
+	}
+	x := exchangeOn(nc, stream, wait, false)
+	d := codec.Decoder{Lenient: true, Version: answerVersion(x, v)}
+	var items []string
+	for _, a := range x.answers {
+		p, _, err := d.Decode(a)
+		switch {
+		case err != nil:
+			items = append(items, "invalid "+codec.Type(a[0]>>4).String())
+		case p.Type() != codec.DISCONNECT: // expect-close takes it
+			items = append(items, answerItem(p))
+		}
+	}
+	end := "end: no answer"
+	switch {
+	case x.probeAnswered():
+		end = "end: read everything"
+	case x.closed:
+		end = "end: closed"
+	}
+	return trimProbe(items, end), end
+}
+
+// referenceAnswers runs the session on the reference broker (the one
+// comparing, or one started for this) for the script: a conforming broker
+// answers as it does.
+func (f *Fuzzer) referenceAnswers(ctx context.Context, fd *Finding, sent []byte, v codec.Version) {
+	o := f.oracle
+	if o == nil {
+		var err error
+		if o, err = newOracle(capabilities(ctx, f.t.dial, "fz"+f.tag+"caps", f.o.ProbeTimeout)); err != nil {
+			return
+		}
+		defer o.close()
+	}
+	fd.scriptItems, fd.scriptEnd = collect(ctx, o.dial, sent[:len(sent)-len(probe)], v, f.o.AnswerWait)
+}
+
 // prefixAnswers runs the packets before the offending one alone and keeps
 // the types of the broker's answers: the script expects them before it
-// sends the offending packet.
+// sends the offending packet (a conforming broker may grant or refuse
+// them differently).
 func (f *Fuzzer) prefixAnswers(ctx context.Context, fd *Finding, sent []byte) {
 	off := firstOffence(sent)
 	if off == nil {
@@ -162,12 +216,11 @@ func (f *Fuzzer) prefixAnswers(ctx context.Context, fd *Finding, sent []byte) {
 	for _, p := range frames(sent)[:off.index] {
 		prefix = append(prefix, p...)
 	}
-	x := runSession(ctx, f.t.dial, prefix, f.o.AnswerWait)
-	for _, a := range x.answers {
-		fd.prefixAnswers = append(fd.prefixAnswers, codec.Type(a[0]>>4).String())
+	items, _ := collect(ctx, f.t.dial, prefix, connectLevel(sent), f.o.AnswerWait)
+	for _, it := range items {
+		t, _, _ := strings.Cut(it, " ")
+		fd.prefixAnswers = append(fd.prefixAnswers, t)
 	}
-	// The probe's PINGRESP is the fuzzer's, not the script's.
-	fd.prefixAnswers = trimProbe(fd.prefixAnswers, "end: read everything")
 }
 
 // handleDown deals with a broker that crashed or hung: bring it back, find
