@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"unicode/utf8"
 
 	"mqttspec/codec"
 )
@@ -64,8 +65,24 @@ func connackCodeV3(rc codec.ReasonCode) (codec.ReasonCode, bool) {
 // setReasonString adds a Reason String; the connection drops it again where the client did not
 // ask for problem information or its Maximum Packet Size leaves no room.
 func setReasonString(p *codec.Properties, s string) {
-	p.ReasonString = []byte(s)
+	p.ReasonString = []byte(truncateUTF8(s, maxReasonString))
 	p.Set(codec.PropReasonString)
+}
+
+// maxReasonString bounds a Reason String: it may quote what the client sent
+// (a 65,535-byte authentication method, say), and must still fit its
+// two-byte length prefix.
+const maxReasonString = 1024
+
+// truncateUTF8 shortens s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // disconnected is how the read loop ends when the client sends DISCONNECT.
