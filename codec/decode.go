@@ -318,8 +318,15 @@ func (c *cursor) connect(p *Connect) error {
 		return err
 	}
 	if c.v == V5 {
+		propsAt := c.i
 		if err := c.readProperties(&p.Props, CONNECT); err != nil {
 			return err
+		}
+		if p.Props.Has(PropAuthData) && !p.Props.Has(PropAuthMethod) {
+			if err := c.d.violate(protocolErr(CONNECT, "auth-data", propsAt, "",
+				"Authentication Data without an Authentication Method (section 3.1.2.11.10)")); err != nil {
+				return err
+			}
 		}
 	}
 	if p.ClientID, err = c.str("client id"); err != nil {

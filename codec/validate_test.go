@@ -67,6 +67,9 @@ var violations = []struct {
 	{"DISCONNECT flags 0001 in 5.0", V5, 0, "e1 00", "MQTT-3.14.1-1", MalformedPacket, "flags", 0, readable},
 	{"AUTH flags 0001", V5, 0, "f1 00", "MQTT-3.15.1-1", MalformedPacket, "flags", 0, readable},
 
+	// CONNECT properties: Authentication Data needs an Authentication Method.
+	{"auth data without auth method", V5, 0, "10 11 " + connect5 + " 02 00 3c 04 16 00 01 aa 00 00", "", ProtocolError, "auth-data", 12, readable},
+
 	// PUBLISH flags.
 	{"PUBLISH QoS 3 in 3.1.1", V311, 0, "36 05 00 01 61 00 01", "MQTT-3.3.1-4", MalformedPacket, "qos", 0, readable},
 	{"PUBLISH QoS 3 in 5.0", V5, 0, "36 06 00 01 61 00 01 00", "MQTT-3.3.1-4", MalformedPacket, "qos", 0, readable},
