@@ -142,24 +142,33 @@ func (p *scriptParser) errf(line, col int, format string, a ...any) error {
 	return &SyntaxError{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, a...)}
 }
 
-// stripComment removes a # comment that is not inside a quoted string.
-func stripComment(s string) string {
+// unquoted calls f with each index of s that lies outside double-quoted
+// strings (whose backslash escapes are skipped), until f returns false.
+func unquoted(s string, f func(i int) bool) {
 	in := false
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if in {
-				i++
-			}
-		case '"':
+		switch {
+		case in && s[i] == '\\':
+			i++
+		case s[i] == '"':
 			in = !in
-		case '#':
-			if !in {
-				return s[:i]
-			}
+		case !in && !f(i):
+			return
 		}
 	}
-	return s
+}
+
+// stripComment removes a # comment that is not inside a quoted string.
+func stripComment(s string) string {
+	end := len(s)
+	unquoted(s, func(i int) bool {
+		if s[i] == '#' {
+			end = i
+			return false
+		}
+		return true
+	})
+	return s[:end]
 }
 
 func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " \t")) }
@@ -535,23 +544,14 @@ func restWords(s string) string { _, r := cut(s); return r }
 // splitAlternatives splits "A || B" outside quoted strings.
 func splitAlternatives(s string) []string {
 	var out []string
-	in, start := false, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if in {
-				i++
-			}
-		case '"':
-			in = !in
-		case '|':
-			if !in && i+1 < len(s) && s[i+1] == '|' {
-				out = append(out, strings.TrimSpace(s[start:i]))
-				start = i + 2
-				i++
-			}
+	start := 0
+	unquoted(s, func(i int) bool {
+		if i >= start && s[i] == '|' && i+1 < len(s) && s[i+1] == '|' {
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + 2
 		}
-	}
+		return true
+	})
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
