@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/gopacket/gopacket"
 )
@@ -18,7 +19,9 @@ import (
 
 // fuzzConfigs are the decoder settings every input is read under: each
 // version, each role, strict and lenient.
-var fuzzConfigs = func() []Decoder {
+// Built on first use: 18 Decoders are ~260 KB, which every program
+// linking the codec would otherwise allocate at start-up.
+var fuzzConfigs = sync.OnceValue(func() []Decoder {
 	var cs []Decoder
 	for _, v := range [...]Version{V31, V311, V5} {
 		for _, from := range [...]Role{RoleUnknown, FromClient, FromServer} {
@@ -28,7 +31,7 @@ var fuzzConfigs = func() []Decoder {
 		}
 	}
 	return cs
-}()
+})
 
 // Decoding may allocate for what the input holds (subscription lists, user
 // properties, errors), so in proportion to its length, but never for what
@@ -92,13 +95,14 @@ func leastAlloc(limit uint64, f func()) uint64 {
 // allocates nothing, that error offsets lie inside the packet, and that
 // lenient decoding reads at least as far as strict decoding.
 func FuzzDecodeOnce(data []byte) int {
-	decs := make([]Decoder, len(fuzzConfigs))
+	cfgs := fuzzConfigs()
+	decs := make([]Decoder, len(cfgs))
 	used := make([]int, len(decs))
 	errs := make([]error, len(decs))
 
 	limit := uint64(len(decs) * (fuzzAllocPerByte*len(data) + fuzzAllocPerRun))
 	if got := leastAlloc(limit, func() {
-		copy(decs, fuzzConfigs)
+		copy(decs, cfgs)
 		for i := range decs {
 			used[i], errs[i] = decodeStream(&decs[i], data, nil)
 		}
@@ -110,7 +114,7 @@ func FuzzDecodeOnce(data []byte) int {
 	if got := leastAlloc(0, func() {
 		for i := range decs {
 			if !decs[i].Lenient && used[i] > 0 {
-				decs[i].Version = fuzzConfigs[i].Version
+				decs[i].Version = cfgs[i].Version
 				decodeStream(&decs[i], data[:used[i]], nil)
 			}
 		}
@@ -124,11 +128,11 @@ func FuzzDecodeOnce(data []byte) int {
 			interesting = 1
 		}
 		if e, ok := AsError(errs[i]); ok && (e.Offset < 0 || e.Offset > len(data)-used[i]) {
-			panic(fmt.Sprintf("%s: error offset %d outside the %d bytes left: %v", fuzzConfig(&fuzzConfigs[i]), e.Offset, len(data)-used[i], e))
+			panic(fmt.Sprintf("%s: error offset %d outside the %d bytes left: %v", fuzzConfig(&cfgs[i]), e.Offset, len(data)-used[i], e))
 		}
 		if decs[i].Lenient && used[i] < used[i-1] {
 			panic(fmt.Sprintf("%s: lenient decoding stopped at byte %d, strict at %d: %v",
-				fuzzConfig(&fuzzConfigs[i]), used[i], used[i-1], errs[i]))
+				fuzzConfig(&cfgs[i]), used[i], used[i-1], errs[i]))
 		}
 	}
 	return interesting
@@ -139,18 +143,19 @@ func FuzzDecodeOnce(data []byte) int {
 // and a strictly decoded packet encodes to bytes that decode strictly to
 // the same text and encode to the same bytes again.
 func FuzzRoundTripOnce(data []byte) int {
+	cfgs := fuzzConfigs()
 	interesting := 0
-	for i := range fuzzConfigs {
-		d := fuzzConfigs[i]
+	for i := range cfgs {
+		d := cfgs[i]
 		decodeStream(&d, data, func(p Packet, raw []byte) {
 			interesting = 1
 			text := Format(p)
 			q, err := Parse(text)
 			if err != nil {
-				panic(fmt.Sprintf("%s: Parse(%q): %v (packet % x)", fuzzConfig(&fuzzConfigs[i]), text, err, raw))
+				panic(fmt.Sprintf("%s: Parse(%q): %v (packet % x)", fuzzConfig(&cfgs[i]), text, err, raw))
 			}
 			if again := Format(q); again != text {
-				panic(fmt.Sprintf("%s: Format(Parse(s)) changed s\n  s: %s\n  -> %s", fuzzConfig(&fuzzConfigs[i]), text, again))
+				panic(fmt.Sprintf("%s: Format(Parse(s)) changed s\n  s: %s\n  -> %s", fuzzConfig(&cfgs[i]), text, again))
 			}
 			if d.Lenient {
 				return
@@ -161,13 +166,13 @@ func FuzzRoundTripOnce(data []byte) int {
 			p2, n, err := d2.Decode(w1)
 			if err != nil || n != len(w1) {
 				panic(fmt.Sprintf("%s: %s\n  decoded from % x\n  encodes to % x\n  which does not decode: used %d, %v",
-					fuzzConfig(&fuzzConfigs[i]), text, raw, w1, n, err))
+					fuzzConfig(&cfgs[i]), text, raw, w1, n, err))
 			}
 			if again := Format(p2); again != text {
-				panic(fmt.Sprintf("%s: decode, encode, decode changed the packet\n  %s\n  %s", fuzzConfig(&fuzzConfigs[i]), text, again))
+				panic(fmt.Sprintf("%s: decode, encode, decode changed the packet\n  %s\n  %s", fuzzConfig(&cfgs[i]), text, again))
 			}
 			if w2 := p2.Append(nil, v); !bytes.Equal(w1, w2) {
-				panic(fmt.Sprintf("%s: %s encodes as % x, then as % x", fuzzConfig(&fuzzConfigs[i]), text, w1, w2))
+				panic(fmt.Sprintf("%s: %s encodes as % x, then as % x", fuzzConfig(&cfgs[i]), text, w1, w2))
 			}
 		})
 	}
@@ -236,11 +241,12 @@ func (c *chunkReader) Read(b []byte) (int, error) {
 // Decoder returns over the whole stream at once, and its buffer must stay
 // within twice the bytes received (or its initial size).
 func FuzzReaderOnce(data []byte) int {
+	cfgs := fuzzConfigs()
 	if len(data) < 2 {
 		return 0
 	}
 	cfg, seed, stream := data[0], data[1], data[2:]
-	ref := fuzzConfigs[int(cfg&0x3f)%len(fuzzConfigs)]
+	ref := cfgs[int(cfg&0x3f)%len(cfgs)]
 	ref.MaxPacketSize = [...]int{0, 16, 300, 1 << 16}[cfg>>6]
 	initial := 1 + int(seed&0x0f)*3
 
@@ -302,10 +308,11 @@ func sameError(a, b error) bool {
 // contents and payload, find the packets a Decoder finds, keep packets of
 // the same type apart, and decode the same way when reused.
 func FuzzLayerOnce(data []byte) int {
+	cfgs := fuzzConfigs()
 	if len(data) < 1 {
 		return 0
 	}
-	ref := fuzzConfigs[int(data[0])%len(fuzzConfigs)]
+	ref := cfgs[int(data[0])%len(cfgs)]
 	seg := data[1:]
 	var want []string
 	d := ref

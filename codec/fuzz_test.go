@@ -171,7 +171,7 @@ func (s *seedSet) addNotation(key, text string) {
 
 // seedConfig finds the fuzzConfigs row for a version, direction and mode.
 func seedConfig(v Version, from Role, lenient bool) byte {
-	for i, c := range fuzzConfigs {
+	for i, c := range fuzzConfigs() {
 		if c.Version == v && c.From == from && c.Lenient == lenient {
 			return byte(i)
 		}

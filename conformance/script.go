@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mqttspec/codec"
@@ -103,10 +104,16 @@ func (e *SyntaxError) Error() string {
 }
 
 var (
-	caseIDRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]*$`)
-	connNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
-	capNameRe  = regexp.MustCompile(`^!?[a-z][a-z0-9\-]*([<>!]?=?[0-9]+)?$`)
+	caseIDRe   = lazyRegexp(`^[a-z0-9][a-z0-9.\-]*$`)
+	connNameRe = lazyRegexp(`^[a-z][a-z0-9]{0,7}$`)
+	capNameRe  = lazyRegexp(`^!?[a-z][a-z0-9\-]*([<>!]?=?[0-9]+)?$`)
 )
+
+// lazyRegexp compiles on first use: commands that never read a script
+// should not pay for it at start-up.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Untestable records a server-side statement no network test can observe,
 // and why, so coverage reports it honestly instead of as missing.
@@ -208,7 +215,7 @@ func (p *scriptParser) parse() ([]*Case, error) {
 					p.untestable = append(p.untestable, Untestable{ID: id, Version: v, Reason: reason, File: p.file, Line: ln})
 				}
 			case "case":
-				if !caseIDRe.MatchString(rest) {
+				if !caseIDRe().MatchString(rest) {
 					return nil, p.errf(ln, col+5, "case ID %q must be lower-case letters, digits, '.' and '-'", rest)
 				}
 				cur = &Case{ID: rest, Section: p.section, SectionName: p.secName, Level: MUST,
@@ -318,7 +325,7 @@ func (p *scriptParser) caseLine(c *Case, ln, col int, word, rest string, alts []
 		c.Tags = append(c.Tags, strings.Fields(rest)...)
 	case word == "require" && header:
 		for _, f := range strings.Fields(rest) {
-			if !capNameRe.MatchString(f) {
+			if !capNameRe().MatchString(f) {
 				return p.errf(ln, col, "bad capability name %q", f)
 			}
 			c.Requires = append(c.Requires, f)
@@ -360,7 +367,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 	case OpExpectOne:
 		for {
 			w, after := cut(rest)
-			if w == "within" || !connNameRe.MatchString(w) {
+			if w == "within" || !connNameRe().MatchString(w) {
 				break
 			}
 			st.Conns, rest = append(st.Conns, w), after
@@ -385,7 +392,7 @@ func (p *scriptParser) step(c *Case, ln, col int, word, rest string, alts []cont
 		return st, nil
 	case OpOpen, OpConnect, OpSend, OpSendHex, OpExpect, OpExpectUnorder, OpExpectNone, OpExpectClose, OpDisconnect, OpClose, OpFind:
 		conn, after := cut(rest)
-		if !connNameRe.MatchString(conn) {
+		if !connNameRe().MatchString(conn) {
 			return st, p.errf(ln, col+len(word)+1, "%s needs a connection name (a-z, 0-9, up to 8 chars), found %q", word, conn)
 		}
 		st.Conn, rest = conn, after

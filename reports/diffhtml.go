@@ -7,12 +7,12 @@ import (
 	"mqttspec/conformance"
 )
 
-var diffTmpl = template.Must(template.New("diff.html").Funcs(funcs).ParseFS(templates, "templates/diff.html"))
+var diffTmpl = parseOnce("diff.html")
 
 // WriteDiffHTML renders a diff as a small self-contained page.
 func WriteDiffHTML(w io.Writer, d RunDiff, old, new *conformance.Run) error {
 	css, _ := templates.ReadFile("templates/report.css")
-	return diffTmpl.Execute(w, struct {
+	return diffTmpl().Execute(w, struct {
 		D        RunDiff
 		Old, New *conformance.Run
 		CSS      template.CSS

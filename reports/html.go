@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"mqttspec/conformance"
@@ -36,10 +36,21 @@ func StatementURL(version, id string) string {
 	return specURL[version] + "#:~:text=" + id
 }
 
-var anchorRe = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
-
 // Anchor is the HTML id and file stem of a result: stable across runs.
-func Anchor(r *conformance.Result) string { return anchorRe.ReplaceAllString(r.ID+"_"+r.Version, "_") }
+func Anchor(r *conformance.Result) string {
+	var b strings.Builder
+	run := false // inside a run of other characters, written as one '_'
+	for _, c := range r.ID + "_" + r.Version {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b.WriteRune(c)
+			run = false
+		} else if !run {
+			b.WriteByte('_')
+			run = true
+		}
+	}
+	return b.String()
+}
 
 type outcomeView struct {
 	Label, Class, Symbol string
@@ -216,7 +227,15 @@ var funcs = template.FuncMap{
 	"inc":   func(n int) int { return n + 1 },
 }
 
-var pageTmpl = template.Must(template.New("report.html").Funcs(funcs).ParseFS(templates, "templates/report.html"))
+var pageTmpl = parseOnce("report.html")
+
+// parseOnce parses a page template on first use rather than at start-up,
+// which every command of the CLI would pay for.
+func parseOnce(name string) func() *template.Template {
+	return sync.OnceValue(func() *template.Template {
+		return template.Must(template.New(name).Funcs(funcs).ParseFS(templates, "templates/"+name))
+	})
+}
 
 // WriteHTML writes the run as one self-contained HTML file.
 func WriteHTML(w io.Writer, run *conformance.Run, opts HTMLOptions) error {
@@ -224,5 +243,5 @@ func WriteHTML(w io.Writer, run *conformance.Run, opts HTMLOptions) error {
 	if err != nil {
 		return err
 	}
-	return pageTmpl.Execute(w, pv)
+	return pageTmpl().Execute(w, pv)
 }

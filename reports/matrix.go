@@ -44,7 +44,7 @@ type matrixView struct {
 	CSS      template.CSS
 }
 
-var matrixTmpl = template.Must(template.New("matrix.html").Funcs(funcs).ParseFS(templates, "templates/matrix.html"))
+var matrixTmpl = parseOnce("matrix.html")
 
 // WriteMatrix writes the Autobahn-style table of cases × brokers.
 func WriteMatrix(w io.Writer, cols []MatrixColumn) error {
@@ -101,5 +101,5 @@ func WriteMatrix(w io.Writer, cols []MatrixColumn) error {
 	}
 	css, _ := templates.ReadFile("templates/report.css")
 	mv.CSS = template.CSS(css)
-	return matrixTmpl.Execute(w, mv)
+	return matrixTmpl().Execute(w, mv)
 }

@@ -199,3 +199,17 @@ func TestMatrixAndDiff(t *testing.T) {
 	d.WriteText(&txt)
 	require.Contains(t, txt.String(), "Regressions (pass -> fail): 1")
 }
+
+// TestAnchor: anchors are the ids and file names of cases, so every run of
+// characters outside [A-Za-z0-9._-] becomes a single '_'.
+func TestAnchor(t *testing.T) {
+	for _, tc := range []struct{ id, version, want string }{
+		{"3.3.1-qos", "5.0", "3.3.1-qos_5.0"},
+		{"retain/empty payload", "3.1.1", "retain_empty_payload_3.1.1"},
+		{"a  b", "5.0", "a_b_5.0"},
+		{"topic-ü€", "5.0", "topic-__5.0"},
+		{"Case_X", "3.1", "Case_X_3.1"},
+	} {
+		require.Equal(t, tc.want, Anchor(&conformance.Result{ID: tc.id, Version: tc.version}), tc.id)
+	}
+}
