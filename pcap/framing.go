@@ -161,7 +161,7 @@ func (s *stream) emit(i int, fh codec.FixedHeader, raw []byte, ctx *segCtx) {
 		}
 	}
 	m := &r.msg
-	*m = Message{Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn, Dir: dir, Type: fh.Type, Packet: p, Raw: raw, Err: err}
+	*m = Message{Record: ctx.record, Time: ctx.at, Conn: s.conn, Dir: dir, Type: fh.Type, Packet: p, Raw: raw, Err: err}
 	if len(d.Violations) > 0 {
 		m.Violations = d.Violations
 		r.stats.WithViolations++
@@ -177,7 +177,7 @@ func (s *stream) emit(i int, fh codec.FixedHeader, raw []byte, ctx *segCtx) {
 func (s *stream) emitOversized(i int, fh codec.FixedHeader, raw []byte, total int, ctx *segCtx) {
 	r := s.r
 	m := &r.msg
-	*m = Message{Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn, Dir: s.dir(i), Type: fh.Type, Raw: raw,
+	*m = Message{Record: ctx.record, Time: ctx.at, Conn: s.conn, Dir: s.dir(i), Type: fh.Type, Raw: raw,
 		Err: fmt.Errorf("%s of %d bytes is larger than the reader's limit of %d bytes; skipped", fh.Type, total, r.MaxPacketSize)}
 	r.stats.Packets++
 	r.stats.Undecodable++

@@ -189,7 +189,7 @@ func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	default:
 		reason = "idle"
 	}
-	s.r.event(&StreamEvent{Kind: Closed, Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn, Reason: reason})
+	s.r.event(&StreamEvent{Kind: Closed, Record: ctx.record, Time: ctx.at, Conn: s.conn, Reason: reason})
 	return true
 }
 
@@ -236,7 +236,7 @@ func (s *stream) open(ctx *segCtx, t Transport) {
 	default:
 		r.stats.MQTTConnections++
 	}
-	e := &StreamEvent{Kind: kind, Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn}
+	e := &StreamEvent{Kind: kind, Record: ctx.record, Time: ctx.at, Conn: s.conn}
 	if t == TLS {
 		e.Reason = "TLS on port " + strconv.Itoa(int(s.conn.Broker.Port()))
 	}
@@ -393,7 +393,7 @@ func (s *stream) reportDamage(i int, ctx *segCtx) {
 		r.stats.DamagedStreams++
 	}
 	r.stats.DiscardedBytes += int64(h.discarded)
-	r.event(&StreamEvent{Kind: Damaged, Record: ctx.record, Time: ctx.ci.Timestamp, Conn: s.conn, Dir: s.dir(i),
+	r.event(&StreamEvent{Kind: Damaged, Record: ctx.record, Time: ctx.at, Conn: s.conn, Dir: s.dir(i),
 		Lost: h.lost, Discarded: h.discarded, Reason: h.reason})
 	h.lost, h.discarded, h.reason = 0, 0, ""
 }
