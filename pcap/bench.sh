@@ -1,45 +1,44 @@
 #!/usr/bin/env bash
 # Times `mqttspec pcap dump --stats` against tshark on one capture: median
-# wall time over RUNS runs, peak RSS (from /usr/bin/time -v), and whether
-# both count the same MQTT packets per type.
+# wall time and mean CPU time over RUNS runs (hyperfine, commands started
+# without a shell so neither side pays for one), peak RSS (largest of the
+# runs of /usr/bin/time -v), and whether both count the same MQTT packets
+# per type.
 #   pcap/bench.sh [FILE]      (default: the shared 20k-PUBLISH capture)
-#   RUNS=9 PORT=18831 pcap/bench.sh FILE
+#   RUNS=30 PORT=18831 pcap/bench.sh FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILE=${1:-../shared/captures/big/mosquitto-20k-publish.pcap}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-20}
 PORT=${PORT:-18831} # the broker port tshark must be told is MQTT
 
-command -v tshark >/dev/null || { echo "bench.sh: tshark is not installed (apt-get install -y tshark)" >&2; exit 2; }
+for tool in tshark hyperfine; do
+  command -v $tool >/dev/null || { echo "bench.sh: $tool is not installed (apt-get install -y $tool)" >&2; exit 2; }
+done
 [ -x /usr/bin/time ] || { echo "bench.sh: /usr/bin/time is missing (apt-get install -y time)" >&2; exit 2; }
 [ -f "$FILE" ] || { echo "bench.sh: $FILE not found" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/mqttspec" ./cmd/mqttspec
+# Built as `make build` builds it.
+CGO_ENABLED=0 go build -o "$tmp/mqttspec" ./cmd/mqttspec
 
-# median: the middle of the numbers on stdin.
-median() { sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'; }
-
-# measure NAME CMD...: runs CMD RUNS times with stdout in $tmp/NAME.out and
-# sets WALL and CPU (median seconds; CPU = user + system, which a busy
-# machine disturbs less than wall time) and RSS (largest peak RSS, kB).
+# measure NAME CMD...: sets WALL (median s), CPU (mean user + system s) and
+# RSS (largest peak RSS, kB), and leaves one run's stdout in $tmp/NAME.out.
 measure() {
   local name=$1
   shift
-  local walls=() cpus=() rss=0 start end r
-  for _ in $(seq "$RUNS"); do
-    start=$(date +%s%N)
+  hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-json "$tmp/$name.json" -- "$(printf '%q ' "$@")" >/dev/null
+  read -r WALL CPU < <(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.4f %.4f" % (r["median"], r["user"] + r["system"]))' "$tmp/$name.json")
+  RSS=0
+  for _ in 1 2 3; do
     /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/$name.out" 2>/dev/null
-    end=$(date +%s%N)
-    walls+=("$(awk "BEGIN {print ($end - $start) / 1e9}")")
-    cpus+=("$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$tmp/time")")
+    local r
     r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
-    (( r > rss )) && rss=$r
+    if ((r > RSS)); then RSS=$r; fi
   done
-  WALL=$(printf '%s\n' "${walls[@]}" | median)
-  CPU=$(printf '%s\n' "${cpus[@]}" | median)
-  RSS=$rss
 }
 
 measure startup "$tmp/mqttspec" version
@@ -66,7 +65,7 @@ row "(mqttspec version: the binary's start-up alone)" "$startup_wall" "$startup_
   "$(awk "BEGIN {printf \"%.1f\", $startup_rss / 1024}")" "-"
 row "tshark -d tcp.port==$PORT,mqtt -Y mqtt -T fields -e mqtt.msgtype" "$tshark_wall" "$tshark_cpu" \
   "$(awk "BEGIN {printf \"%.1f\", $tshark_rss / 1024}")" "$tshark_total"
-awk "BEGIN {printf \"speed-up: %.1fx wall, %.1fx CPU\\n\", $tshark_wall / $ours_wall, $tshark_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.005)}"
+awk "BEGIN {printf \"speed-up: %.1fx wall, %.1fx CPU\\n\", $tshark_wall / $ours_wall, $tshark_cpu / $ours_cpu}"
 if diff -u "$tmp/tshark.counts" "$tmp/ours.counts" >"$tmp/diff"; then
   echo "per-type counts: identical ($(paste -sd' ' "$tmp/ours.counts"))"
 else
