@@ -447,7 +447,17 @@ func (c *cursor) publish(p *Publish, flags byte) error {
 		}
 	}
 	if c.v == V5 {
-		if err := c.readProperties(&p.Props, PUBLISH); err != nil {
+		// A one-byte property length that fits is read here, a call
+		// shorter than readProperties, which reads (and faults) any other.
+		if i := c.i; i < c.end && c.b[i] < 0x80 && int(c.b[i]) < c.end-i {
+			outer := c.end
+			c.i, c.end = i+1, i+1+int(c.b[i])
+			err = c.publishProperties(&p.Props)
+			c.end = outer
+		} else {
+			err = c.readProperties(&p.Props, PUBLISH)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -113,3 +113,57 @@ func TestValueRulesMatchCheckPropValue(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishPropertyBits(t *testing.T) {
+	for id, bit := range map[PropID]uint64{PropPayloadFormat: bitPayloadFormat, PropMessageExpiry: bitMessageExpiry,
+		PropContentType: bitContentType, PropCorrelationData: bitCorrelationData, PropUser: bitUser} {
+		require.Equal(t, rowBit(id), bit, "property 0x%02x", id)
+	}
+}
+
+// TestPublishPropertiesMatchProperty reads every sequence of up to three of
+// the pieces below as PUBLISH properties twice, with publishProperties and
+// with property alone, strict and lenient: the properties, the error
+// and the violations must be the same.
+func TestPublishPropertiesMatchProperty(t *testing.T) {
+	pieces := [][]byte{
+		{0x01, 0x00}, {0x01, 0x01}, {0x01, 0x02}, {0x01},
+		{0x02, 0, 0, 1, 44}, {0x02, 0, 0, 1},
+		{0x03, 0, 4, 't', 'e', 'x', 't'}, {0x03, 0, 2, 0xC3, 0xA9}, {0x03, 0, 1, 0}, {0x03, 0, 9, 'a'}, {0x03, 0xD8},
+		{0x09, 0, 2, 0xFF, 0x00}, {0x09, 0, 5, 1}, {0x09, 0},
+		{0x26, 0, 1, 'k', 0, 1, 'v'}, {0x26, 0, 1, 'k', 0, 2, 0xED, 0xA0}, {0x26, 0, 0, 0, 0}, {0x26, 0, 3, 'k'},
+		{0x23, 0, 5}, {0x08, 0, 3, 'a', '/', 'b'}, {0x11, 0, 0, 0, 1}, {0x7F}, {0x80, 0x01},
+	}
+	read := func(data []byte, lenient, fast bool) (Properties, error, []*Error) {
+		d := Decoder{Version: V5, From: FromClient, Lenient: lenient}
+		c := cursor{b: data, end: len(data), t: PUBLISH, v: V5, d: &d}
+		var p Properties
+		var err error
+		if fast {
+			err = c.publishProperties(&p)
+		}
+		for !fast && c.i < c.end && err == nil {
+			err = c.property(&p, PUBLISH, 1<<PUBLISH)
+		}
+		return p, err, d.Violations
+	}
+	var seqs [][]byte
+	for _, a := range pieces {
+		seqs = append(seqs, a)
+		for _, b := range pieces {
+			seqs = append(seqs, append(append([]byte{}, a...), b...))
+			for _, c := range pieces {
+				seqs = append(seqs, append(append(append([]byte{}, a...), b...), c...))
+			}
+		}
+	}
+	for _, data := range seqs {
+		for _, lenient := range []bool{false, true} {
+			wantP, wantErr, wantV := read(data, lenient, false)
+			gotP, gotErr, gotV := read(data, lenient, true)
+			require.Equal(t, wantP, gotP, "% x lenient=%v", data, lenient)
+			require.Equal(t, wantErr, gotErr, "% x lenient=%v", data, lenient)
+			require.Equal(t, wantV, gotV, "% x lenient=%v", data, lenient)
+		}
+	}
+}
