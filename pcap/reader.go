@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -63,15 +64,22 @@ type Reader struct {
 	closer io.Closer
 	walked bool
 
-	h      Handler
-	err    error // first error returned by a callback
-	stats  Stats
-	record int
-	cur    *segCtx
-	ctxs   []segCtx // slab the next records' contexts are cut from
-	seg    segment
+	h       Handler
+	err     error // first error returned by a callback
+	stats   Stats
+	record  int
+	cur     *segCtx
+	ctxs    []segCtx // slab the next records' contexts are cut from
+	spare   *segCtx  // a context the assembler provably let go of
+	curOut  curFate  // what became of the current record's segment
+	noSpare bool     // a new context for every record (tests compare)
+	pageCap int      // per-connection page limit when not 0 (tests)
+	seg     segment
 
 	finishing bool // the final flush is closing what is left
+	flushing  bool // deliveries wait in deferred until the flush is over
+	deferred  []deferredCall
+	streams   int // streams made so far, to order deferred calls
 	nextConn  int
 	dec       codec.Decoder // shared by all connections: packets live only during a callback
 	msg       Message
@@ -89,16 +97,47 @@ type segCtx struct {
 
 func (c *segCtx) GetCaptureInfo() gopacket.CaptureInfo { return gopacket.CaptureInfo{Timestamp: c.at} }
 
-// newCtx returns the context of the current record. Contexts are cut from
-// slabs: one allocation per record was a tenth of `pcap dump`'s time.
+// curFate records what the assembler did with the current record's
+// segment, as far as the stream could see.
+type curFate struct {
+	delivered bool // handed to a stream with the record's own context
+	queued    bool // that delivery included out-of-order data
+}
+
+// newCtx returns the context of the current record: the spare one when
+// there is one, else one cut from a slab. A context per record allocated
+// anew was a tenth of `pcap dump`'s time, mostly page faults.
 func (r *Reader) newCtx(at time.Time) *segCtx {
-	if len(r.ctxs) == 0 {
-		r.ctxs = make([]segCtx, 256)
+	c := r.spare
+	if c == nil {
+		if len(r.ctxs) == 0 {
+			r.ctxs = make([]segCtx, 256)
+		}
+		c, r.ctxs = &r.ctxs[0], r.ctxs[1:]
 	}
-	c := &r.ctxs[0]
-	r.ctxs = r.ctxs[1:]
+	r.spare, r.curOut = nil, curFate{}
 	*c = segCtx{at: at, record: r.record}
 	return c
+}
+
+// release makes the current context the spare when the assembler cannot
+// still hold it. It keeps a context only in the pages of out-of-order
+// data, which it creates for a segment with payload that it queues; a
+// queued segment counts in the queued-packet statistics of every delivery
+// after it. So a segment without payload, or one delivered at once with
+// nothing queued, left no reference behind.
+func (r *Reader) release(payload int) {
+	if !r.noSpare && (payload == 0 || r.curOut.delivered && !r.curOut.queued) {
+		r.spare = r.cur
+	}
+}
+
+// delivered notes a delivery in the current record's context.
+func (r *Reader) delivered(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if c, ok := ac.(*segCtx); ok && c == r.cur {
+		r.curOut.delivered = true
+		r.curOut.queued = r.curOut.queued || sg.Stats().QueuedPackets > 0
+	}
 }
 
 // Open opens a pcap or pcapng file.
@@ -197,6 +236,9 @@ func (r *Reader) Walk(h Handler) error {
 	}
 	asm := reassembly.NewAssembler(reassembly.NewStreamPool(&streamFactory{r}))
 	asm.MaxBufferedPagesPerConnection = maxPagesPerConn
+	if r.pageCap > 0 {
+		asm.MaxBufferedPagesPerConnection = r.pageCap
+	}
 	asm.MaxBufferedPagesTotal = maxPagesTotal
 
 	var fatal error
@@ -251,9 +293,12 @@ func (r *Reader) Walk(h Handler) error {
 		}
 		r.cur = r.newCtx(ci.Timestamp)
 		asm.AssembleWithContext(r.seg.netFlow, &r.seg.tcp, r.cur)
+		r.release(len(r.seg.tcp.Payload))
 		if ts := ci.Timestamp; ts.Sub(lastFlush) >= flushEvery {
 			lastFlush = ts
-			asm.FlushWithOptions(reassembly.FlushOptions{T: ts.Add(-r.GapTimeout), TC: ts.Add(-r.IdleTimeout)})
+			r.flush(func() {
+				asm.FlushWithOptions(reassembly.FlushOptions{T: ts.Add(-r.GapTimeout), TC: ts.Add(-r.IdleTimeout)})
+			})
 		}
 	}
 	if r.err == nil {
@@ -261,7 +306,7 @@ func (r *Reader) Walk(h Handler) error {
 		if r.cur == nil {
 			r.cur = r.newCtx(time.Time{})
 		}
-		asm.FlushAll()
+		r.flush(func() { asm.FlushAll() })
 	}
 	if r.err != nil {
 		return r.err
@@ -292,4 +337,37 @@ func (r *Reader) event(e *StreamEvent) {
 	if err := r.h.Stream(&r.ev); err != nil {
 		r.err = err
 	}
+}
+
+// deferredCall is a delivery from the assembler held back during a flush:
+// data of direction i (with skip bytes missing before it), or the end of
+// the stream when complete.
+type deferredCall struct {
+	s        *stream
+	ctx      *segCtx
+	i, skip  int
+	data     []byte
+	complete bool
+}
+
+// flush runs one of the assembler's flushes. A flush visits connections
+// in the order of a Go map, a different one on every run, so what it
+// delivers is held and then handed to the streams in the order they were
+// made: the same capture always reads out the same.
+func (r *Reader) flush(f func()) {
+	r.flushing = true
+	f()
+	r.flushing = false
+	calls := r.deferred
+	slices.SortStableFunc(calls, func(a, b deferredCall) int { return a.s.seq - b.s.seq })
+	for k := range calls {
+		c := &calls[k]
+		if c.complete {
+			c.s.complete(c.ctx)
+		} else {
+			c.s.take(c.i, c.skip, c.data, c.ctx)
+		}
+		*c = deferredCall{}
+	}
+	r.deferred = calls[:0]
 }

@@ -45,6 +45,7 @@ type stream struct {
 	// client's first packet must be a CONNECT for this to be MQTT.
 	needConnect bool
 	upgrading   bool // the client asked for a WebSocket upgrade
+	seq         int  // the order the assembler made it in
 }
 
 // half is the state of one direction.
@@ -71,7 +72,8 @@ func addrPort(e gopacket.Endpoint, port layers.TCPPort) netip.AddrPort {
 
 func (f *streamFactory) New(netFlow, _ gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	r := f.r
-	s := &stream{r: r, client: -1}
+	r.streams++
+	s := &stream{r: r, client: -1, seq: r.streams}
 	s.ends[0] = addrPort(netFlow.Src(), tcp.SrcPort)
 	s.ends[1] = addrPort(netFlow.Dst(), tcp.DstPort)
 	switch {
@@ -151,27 +153,49 @@ func (s *stream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, d reassembly.TC
 }
 
 func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	s.r.delivered(sg, ac)
 	if s.r.err != nil || s.kind == kindOther || s.kind == kindTLS {
 		return
 	}
 	d, _, _, skip := sg.Info()
-	i := dirIndex(d)
-	ctx := s.r.ctx(ac)
+	n, _ := sg.Lengths()
+	if s.r.flushing {
+		s.r.deferred = append(s.r.deferred, deferredCall{s: s, ctx: s.r.ctx(ac), i: dirIndex(d), skip: skip,
+			data: slices.Clone(sg.Fetch(n))})
+		return
+	}
+	s.take(dirIndex(d), skip, sg.Fetch(n), s.r.ctx(ac))
+}
+
+// take reads data of direction i that follows skip bytes missing from the
+// capture.
+func (s *stream) take(i, skip int, data []byte, ctx *segCtx) {
+	if s.r.err != nil || s.kind == kindOther || s.kind == kindTLS {
+		return
+	}
 	if skip > 0 {
 		s.gap(i, skip, ctx)
 	}
-	n, _ := sg.Lengths()
-	if n == 0 {
-		return
+	if len(data) > 0 {
+		s.feed(i, data, ctx)
 	}
-	s.feed(i, sg.Fetch(n), ctx)
 }
 
 func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
-	if s.conn == nil || s.kind == kindTLS {
-		return true
+	if s.r.flushing {
+		s.r.deferred = append(s.r.deferred, deferredCall{s: s, ctx: s.r.ctx(ac), complete: true})
+	} else {
+		s.complete(s.r.ctx(ac))
 	}
-	ctx := s.r.ctx(ac)
+	return true
+}
+
+// complete reports the end of the connection and whatever was left
+// unfinished in it.
+func (s *stream) complete(ctx *segCtx) {
+	if s.conn == nil || s.kind == kindTLS {
+		return
+	}
 	for i := range s.halves {
 		h := &s.halves[i]
 		if n := len(h.buf) + len(h.sniff); n > 0 {
@@ -190,7 +214,6 @@ func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 		reason = "idle"
 	}
 	s.r.event(&StreamEvent{Kind: Closed, Record: ctx.record, Time: ctx.at, Conn: s.conn, Reason: reason})
-	return true
 }
 
 func (h *half) setReason(r string) {
