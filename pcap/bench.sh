@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Times `mqttspec pcap dump --stats` against tshark on one capture: median
-# wall time and mean CPU time over RUNS runs (hyperfine, commands started
-# without a shell so neither side pays for one), peak RSS (largest of the
-# runs of /usr/bin/time -v), and whether both count the same MQTT packets
-# per type.
+# Times `mqttspec pcap dump --stats` against tshark on one capture and checks
+# that both count the same MQTT packets per type.
+#
+# The two are timed in alternating rounds (hyperfine, commands started
+# without a shell so neither side pays for one): each round runs mqttspec
+# OURS times and tshark once, so that a machine whose speed drifts (a shared
+# VM does) slows both alike. Reported: the median over rounds of each side's
+# wall time, CPU time (user + system) and of the per-round ratio, with the
+# lowest and highest ratio; peak RSS is the largest of three runs of
+# /usr/bin/time -v.
 #   pcap/bench.sh [FILE]      (default: the shared 20k-PUBLISH capture)
-#   RUNS=30 PORT=18831 pcap/bench.sh FILE
+#   ROUNDS=15 OURS=5 PORT=18831 pcap/bench.sh FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILE=${1:-../shared/captures/big/mosquitto-20k-publish.pcap}
-RUNS=${RUNS:-20}
+ROUNDS=${ROUNDS:-15}
+OURS=${OURS:-5}
 PORT=${PORT:-18831} # the broker port tshark must be told is MQTT
 
-for tool in tshark hyperfine; do
+for tool in tshark hyperfine python3; do
   command -v $tool >/dev/null || { echo "bench.sh: $tool is not installed (apt-get install -y $tool)" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "bench.sh: /usr/bin/time is missing (apt-get install -y time)" >&2; exit 2; }
@@ -23,30 +29,42 @@ trap 'rm -rf "$tmp"' EXIT
 # Built as `make build` builds it.
 CGO_ENABLED=0 go build -o "$tmp/mqttspec" ./cmd/mqttspec
 
-# measure NAME CMD...: sets WALL (median s), CPU (mean user + system s) and
-# RSS (largest peak RSS, kB), and leaves one run's stdout in $tmp/NAME.out.
-measure() {
-  local name=$1
-  shift
-  hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-json "$tmp/$name.json" -- "$(printf '%q ' "$@")" >/dev/null
-  read -r WALL CPU < <(python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print("%.4f %.4f" % (r["median"], r["user"] + r["system"]))' "$tmp/$name.json")
-  RSS=0
-  for _ in 1 2 3; do
-    /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/$name.out" 2>/dev/null
-    local r
-    r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
-    if ((r > RSS)); then RSS=$r; fi
-  done
+ours=("$tmp/mqttspec" pcap dump --stats "$FILE")
+tshark=(tshark -r "$FILE" -d "tcp.port==$PORT,mqtt" -Y mqtt -T fields -e mqtt.msgtype)
+
+# time NAME RUNS CMD...: appends hyperfine's JSON for RUNS runs to $tmp/NAME.
+time_it() {
+  local name=$1 runs=$2
+  shift 2
+  hyperfine -N --style none --runs "$runs" --export-json "$tmp/run.json" -- "$(printf '%q ' "$@")" >/dev/null
+  cat "$tmp/run.json" >>"$tmp/$name"
+  echo >>"$tmp/$name"
 }
 
-measure startup "$tmp/mqttspec" version
-startup_wall=$WALL startup_cpu=$CPU startup_rss=$RSS
-measure ours "$tmp/mqttspec" pcap dump --stats "$FILE"
-ours_wall=$WALL ours_cpu=$CPU ours_rss=$RSS
-measure tshark tshark -r "$FILE" -d "tcp.port==$PORT,mqtt" -Y mqtt -T fields -e mqtt.msgtype
-tshark_wall=$WALL tshark_cpu=$CPU tshark_rss=$RSS
+# peak NAME CMD...: the largest peak RSS (kB) of three runs; leaves the
+# output of the last in $tmp/NAME.out.
+peak() {
+  local name=$1 rss=0 r
+  shift
+  for _ in 1 2 3; do
+    /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/$name.out" 2>/dev/null
+    r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
+    if ((r > rss)); then rss=$r; fi
+  done
+  echo "$rss"
+}
+
+# Warm the page cache and both binaries, then alternate.
+"${ours[@]}" >/dev/null
+"${tshark[@]}" >/dev/null
+time_it startup 10 "$tmp/mqttspec" version
+for _ in $(seq "$ROUNDS"); do
+  time_it ours "$OURS" "${ours[@]}"
+  time_it tshark 1 "${tshark[@]}"
+done
+startup_rss=$(peak startup "$tmp/mqttspec" version)
+ours_rss=$(peak ours "${ours[@]}")
+tshark_rss=$(peak tshark "${tshark[@]}")
 
 # Per-type counts as sorted NAME=N lines, from both outputs.
 awk '/^types/ {for (i = 2; i < NF; i += 2) print $i "=" $(i+1)}' "$tmp/ours.out" | sort >"$tmp/ours.counts"
@@ -56,16 +74,39 @@ tr ',' '\n' <"$tmp/tshark.out" | awk 'NF {n[$1]++} END {
 ours_total=$(awk -F= '{s += $2} END {print s + 0}' "$tmp/ours.counts")
 tshark_total=$(awk -F= '{s += $2} END {print s + 0}' "$tmp/tshark.counts")
 
-echo "capture: $FILE ($(stat -c %s "$FILE") bytes), $RUNS runs each, load average $(cut -d' ' -f1 /proc/loadavg)"
-row() { printf '| %-64s | %9s | %8s | %11s | %12s |\n' "$@"; }
-row "command" "wall s" "CPU s" "peak RSS MB" "MQTT packets"
-row "---" "---" "---" "---" "---"
-row "mqttspec pcap dump --stats" "$ours_wall" "$ours_cpu" "$(awk "BEGIN {printf \"%.1f\", $ours_rss / 1024}")" "$ours_total"
-row "(mqttspec version: the binary's start-up alone)" "$startup_wall" "$startup_cpu" \
-  "$(awk "BEGIN {printf \"%.1f\", $startup_rss / 1024}")" "-"
-row "tshark -d tcp.port==$PORT,mqtt -Y mqtt -T fields -e mqtt.msgtype" "$tshark_wall" "$tshark_cpu" \
-  "$(awk "BEGIN {printf \"%.1f\", $tshark_rss / 1024}")" "$tshark_total"
-awk "BEGIN {printf \"speed-up: %.1fx wall, %.1fx CPU\\n\", $tshark_wall / $ours_wall, $tshark_cpu / $ours_cpu}"
+echo "capture: $FILE ($(stat -c %s "$FILE") bytes), $ROUNDS rounds of $OURS mqttspec runs and 1 tshark run, load average $(cut -d' ' -f1 /proc/loadavg)"
+python3 - "$tmp" "$PORT" "$startup_rss" "$ours_rss" "$tshark_rss" "$ours_total" "$tshark_total" <<'EOF'
+import json, statistics, sys
+
+tmp, port = sys.argv[1], sys.argv[2]
+rss = [int(x) / 1024 for x in sys.argv[3:6]]
+totals = sys.argv[6:8]
+
+def rounds(name):
+    """Per round: (median wall s, mean CPU s) of that round's runs."""
+    out = []
+    for chunk in open(f"{tmp}/{name}").read().split("\n\n"):
+        if chunk.strip():
+            r = json.loads(chunk)["results"][0]
+            out.append((statistics.median(r["times"]), r["user"] + r["system"]))
+    return out
+
+startup, ours, tshark = rounds("startup"), rounds("ours"), rounds("tshark")
+med = lambda xs: statistics.median(xs)
+wall = [t[0] / o[0] for o, t in zip(ours, tshark)]
+cpu = [t[1] / o[1] for o, t in zip(ours, tshark)]
+rows = [
+    ("mqttspec pcap dump --stats", med(o[0] for o in ours), med(o[1] for o in ours), rss[1], totals[0]),
+    ("(mqttspec version: the binary's start-up alone)", med(s[0] for s in startup), med(s[1] for s in startup), rss[0], "-"),
+    (f"tshark -d tcp.port=={port},mqtt -Y mqtt -T fields -e mqtt.msgtype", med(t[0] for t in tshark), med(t[1] for t in tshark), rss[2], totals[1]),
+]
+print("| %-64s | %9s | %8s | %11s | %12s |" % ("command", "wall s", "CPU s", "peak RSS MB", "MQTT packets"))
+print("| %-64s | %9s | %8s | %11s | %12s |" % ("---", "---", "---", "---", "---"))
+for name, w, c, r, n in rows:
+    print("| %-64s | %9.4f | %8.4f | %11.1f | %12s |" % (name, w, c, r, n))
+print("speed-up (median of per-round ratios): %.1fx wall (%.1f-%.1f), %.1fx CPU (%.1f-%.1f)" % (
+    med(wall), min(wall), max(wall), med(cpu), min(cpu), max(cpu)))
+EOF
 if diff -u "$tmp/tshark.counts" "$tmp/ours.counts" >"$tmp/diff"; then
   echo "per-type counts: identical ($(paste -sd' ' "$tmp/ours.counts"))"
 else

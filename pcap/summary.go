@@ -35,6 +35,12 @@ type Summary struct {
 	Violations  map[string]*ViolationSummary
 
 	byConn map[*Conn]connClient // open connections, to find their client fast
+	// The last connection and topic seen: packets come in runs of one
+	// connection and one topic, and a comparison costs less than a lookup.
+	lastConn  *Conn
+	lastCC    connClient
+	lastTopic []byte
+	lastCount *int
 }
 
 type connClient struct {
@@ -91,7 +97,10 @@ func (s *Summary) Message(m *Message) {
 	s.SizeBuckets[b]++
 	s.Types[m.Type&0x0f]++
 
-	cc, ok := s.byConn[m.Conn]
+	cc, ok := s.lastCC, m.Conn == s.lastConn
+	if !ok {
+		cc, ok = s.byConn[m.Conn]
+	}
 	if !ok || cc.id != m.Conn.ClientID {
 		key := clientKey(m.Conn)
 		cc = connClient{id: m.Conn.ClientID, c: s.Clients[key]}
@@ -102,6 +111,7 @@ func (s *Summary) Message(m *Message) {
 		cc.c.Connections++
 		s.byConn[m.Conn] = cc
 	}
+	s.lastConn, s.lastCC = m.Conn, cc
 	c := cc.c
 	pub, _ := m.Packet.(*codec.Publish)
 	if m.Dir == ClientToBroker {
@@ -120,11 +130,15 @@ func (s *Summary) Message(m *Message) {
 		if pub.Retain {
 			s.Retained++
 		}
-		if t := s.Topics[string(pub.Topic)]; t != nil {
+		if s.lastCount != nil && string(pub.Topic) == string(s.lastTopic) {
+			*s.lastCount++
+		} else if t := s.Topics[string(pub.Topic)]; t != nil {
 			*t++
+			s.lastTopic, s.lastCount = append(s.lastTopic[:0], pub.Topic...), t
 		} else if len(s.Topics) < maxTopics {
 			one := 1
 			s.Topics[string(pub.Topic)] = &one
+			s.lastTopic, s.lastCount = append(s.lastTopic[:0], pub.Topic...), &one
 		} else {
 			s.OtherTopics++
 		}
@@ -167,6 +181,9 @@ func (s *Summary) Event(e *StreamEvent) {
 		s.Encrypted++
 	case Closed:
 		delete(s.byConn, e.Conn)
+		if s.lastConn == e.Conn {
+			s.lastConn, s.lastCC = nil, connClient{}
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package pcap
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,4 +50,69 @@ func TestSummary(t *testing.T) {
 	s, _ = summarize(t, "writer-v5-ipv6.pcap")
 	require.Contains(t, s.Violations, "MQTT-3.3.4-6") // client PUBLISH with a Subscription Identifier
 	assert.Equal(t, 1, s.Violations["MQTT-3.3.4-6"].Count)
+}
+
+// TestSummaryMatchesRecount: the client and topic tables (read through the
+// last-seen shortcuts) equal a plain recount of every message, on the
+// fixtures and the shared captures, where connections and topics
+// interleave.
+func TestSummaryMatchesRecount(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.pcap*")
+	shared, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap"))
+	for _, path := range append(files, shared...) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			r, err := NewReader(bytes.NewReader(b))
+			require.NoError(t, err)
+			s := NewSummary()
+			clients := map[string]*ClientSummary{}
+			topics := map[string]int{}
+			seen := map[*Conn]string{}
+			require.NoError(t, r.Walk(Handler{
+				Message: func(m *Message) error {
+					s.Message(m)
+					key := clientKey(m.Conn)
+					c := clients[key]
+					if c == nil {
+						c = &ClientSummary{}
+						clients[key] = c
+					}
+					if id, ok := seen[m.Conn]; !ok || id != m.Conn.ClientID {
+						c.Connections++
+						seen[m.Conn] = m.Conn.ClientID
+					}
+					pub, _ := m.Packet.(*codec.Publish)
+					if m.Dir == ClientToBroker {
+						c.Sent++
+						if pub != nil {
+							c.Published++
+						}
+					} else {
+						c.Received++
+						if pub != nil {
+							c.Delivered++
+						}
+					}
+					if pub != nil {
+						topics[string(pub.Topic)]++
+					}
+					return nil
+				},
+				Stream: func(e *StreamEvent) error {
+					s.Event(e)
+					if e.Kind == Closed {
+						delete(seen, e.Conn)
+					}
+					return nil
+				},
+			}))
+			require.Equal(t, clients, s.Clients)
+			got := map[string]int{}
+			for k, v := range s.Topics {
+				got[k] = *v
+			}
+			require.Equal(t, topics, got)
+		})
+	}
 }
