@@ -2,8 +2,10 @@ package pcap
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"mqttspec/codec"
@@ -51,5 +53,32 @@ func FuzzReader(f *testing.F) {
 		if st := r.Stats(); st.Packets != packets {
 			t.Fatalf("Stats.Packets %d, delivered %d", st.Packets, packets)
 		}
+		// Reusing record contexts changes no record number or time.
+		spare, errSpare := stampAll(data, true)
+		fresh, errFresh := stampAll(data, false)
+		if fmt.Sprint(errSpare) != fmt.Sprint(errFresh) || !slices.Equal(spare, fresh) {
+			t.Fatalf("with spare contexts: %v %q\nwithout: %v %q", errSpare, spare, errFresh, fresh)
+		}
 	})
+}
+
+// stampAll lists the record number and time of every message and event.
+func stampAll(data []byte, spare bool) ([]string, error) {
+	r, err := NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	r.Ports, r.noSpare = []uint16{18831}, !spare
+	var out []string
+	err = r.Walk(Handler{
+		Message: func(m *Message) error {
+			out = append(out, fmt.Sprint(m.Record, m.Time.UnixNano(), m.Dir, m.Type, m.Conn.ID))
+			return nil
+		},
+		Stream: func(e *StreamEvent) error {
+			out = append(out, fmt.Sprint(e.Record, e.Time.UnixNano(), e.Kind, e.Conn.ID))
+			return nil
+		},
+	})
+	return out, err
 }
