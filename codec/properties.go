@@ -385,9 +385,7 @@ func (c *cursor) readProperties(p *Properties, on Type) error {
 	if on == PUBLISH {
 		err = c.publishProperties(p)
 	} else {
-		for onBit := uint16(1) << on; c.i < c.end && err == nil; {
-			err = c.property(p, on, onBit)
-		}
+		err = c.propertyList(p, on, false)
 	}
 	c.end = outer
 	return err
@@ -405,9 +403,10 @@ const (
 
 // publishProperties reads a PUBLISH property block up to c.end. The
 // properties most messages carry are read here when they appear for the
-// first time and are plainly valid, which leaves none of property's checks
-// to make; a switch on the identifier compiles to a jump table, cheaper
-// than property's table walk. Anything else goes to property.
+// first time and are plainly valid, which leaves none of propertyList's
+// checks to make; a switch on the identifier compiles to a jump table,
+// cheaper than its table walk. Anything else goes to propertyList, one
+// property at a time.
 func (c *cursor) publishProperties(p *Properties) error {
 	b, end := c.b, c.end
 	for c.i < end {
@@ -456,111 +455,119 @@ func (c *cursor) publishProperties(p *Properties) error {
 			}
 			c.i = i
 		}
-		if err := c.property(p, PUBLISH, 1<<PUBLISH); err != nil {
+		if err := c.propertyList(p, PUBLISH, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// property reads one property: one table load (propRows) finds what it is
-// and where it may appear; plain ASCII strings are read with plainString,
-// anything else with the general readers, which name the fault.
-func (c *cursor) property(p *Properties, on Type, onBit uint16) error {
-	at := c.i
-	idv, err := int(c.b[at]), error(nil)
-	if idv < 0x80 { // every identifier the spec defines fits in one byte
-		c.i++
-	} else if idv, err = c.longVarint("property identifier"); err != nil {
-		return err
-	}
-	var r *propRow
-	if idv < len(propRows) {
-		r = &propRows[idv]
-	}
-	if r == nil || r.kind == 0 {
-		return malformed(c.t, "property identifier", at, "", "unknown property identifier 0x"+hex2(byte(idv))+" (section 2.2.2.2)")
-	}
-	pi := &propTable[r.row]
-	if r.on&onBit == 0 {
-		where := c.t.String()
-		if on == willProps {
-			where = "Will Properties"
-		}
-		if err := c.d.violate(malformed(c.t, pi.Name, at, "", "property not valid on "+where+" (section 2.2.2.2)")); err != nil {
+// propertyList reads properties up to c.end, or only the next one when
+// one is set (publishProperties' fallback): one table load (propRows)
+// finds what each is and where it may appear; plain ASCII strings are read
+// with plainString, anything else with the general readers, which name
+// the fault.
+func (c *cursor) propertyList(p *Properties, on Type, one bool) error {
+	onBit := uint16(1) << on
+	for c.i < c.end {
+		at := c.i
+		idv, err := int(c.b[at]), error(nil)
+		if idv < 0x80 { // every identifier the spec defines fits in one byte
+			c.i++
+		} else if idv, err = c.longVarint("property identifier"); err != nil {
 			return err
 		}
-	}
-	repeats := r.repeats && (pi.ID == PropUser || on == PUBLISH)
-	if p.present&r.bit != 0 && !repeats {
-		if err := c.d.violate(protocolErr(c.t, pi.Name, at, "", "property included more than once"+propSection(on))); err != nil {
-			return err
+		var r *propRow
+		if idv < len(propRows) {
+			r = &propRows[idv]
 		}
-	}
-	p.present |= r.bit
-	switch r.kind {
-	case KindByte:
-		b, err := c.u8(pi.Name)
-		if err != nil {
-			return err
+		if r == nil || r.kind == 0 {
+			return malformed(c.t, "property identifier", at, "", "unknown property identifier 0x"+hex2(byte(idv))+" (section 2.2.2.2)")
 		}
-		*p.byteField(pi.ID) = b
-	case KindU16:
-		v, err := c.u16(pi.Name)
-		if err != nil {
-			return err
-		}
-		*p.u16Field(pi.ID) = v
-	case KindU32:
-		v, err := c.u32(pi.Name)
-		if err != nil {
-			return err
-		}
-		*p.u32Field(pi.ID) = v
-	case KindVarint:
-		v, err := c.varint(pi.Name)
-		if err != nil {
-			return err
-		}
-		p.SubscriptionIDs = append(p.SubscriptionIDs, v)
-	case KindString:
-		s, ok := c.plainString()
-		if !ok {
-			if s, err = c.str(pi.Name); err != nil {
+		pi := &propTable[r.row]
+		if r.on&onBit == 0 {
+			where := c.t.String()
+			if on == willProps {
+				where = "Will Properties"
+			}
+			if err := c.d.violate(malformed(c.t, pi.Name, at, "", "property not valid on "+where+" (section 2.2.2.2)")); err != nil {
 				return err
 			}
 		}
-		*p.bytesField(pi.ID) = s
-	case KindBinary:
-		s, err := c.binary(pi.Name)
-		if err != nil {
-			return err
-		}
-		*p.bytesField(pi.ID) = s
-	case KindPair:
-		k, ok := c.plainString()
-		if !ok {
-			if k, err = c.str("user property name"); err != nil {
+		repeats := r.repeats && (pi.ID == PropUser || on == PUBLISH)
+		if p.present&r.bit != 0 && !repeats {
+			if err := c.d.violate(protocolErr(c.t, pi.Name, at, "", "property included more than once"+propSection(on))); err != nil {
 				return err
 			}
 		}
-		v, ok := c.plainString()
-		if !ok {
-			if v, err = c.str("user property value"); err != nil {
+		p.present |= r.bit
+		switch r.kind {
+		case KindByte:
+			b, err := c.u8(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.byteField(pi.ID) = b
+		case KindU16:
+			v, err := c.u16(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.u16Field(pi.ID) = v
+		case KindU32:
+			v, err := c.u32(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.u32Field(pi.ID) = v
+		case KindVarint:
+			v, err := c.varint(pi.Name)
+			if err != nil {
+				return err
+			}
+			p.SubscriptionIDs = append(p.SubscriptionIDs, v)
+		case KindString:
+			s, ok := c.plainString()
+			if !ok {
+				if s, err = c.str(pi.Name); err != nil {
+					return err
+				}
+			}
+			*p.bytesField(pi.ID) = s
+		case KindBinary:
+			s, err := c.binary(pi.Name)
+			if err != nil {
+				return err
+			}
+			*p.bytesField(pi.ID) = s
+		case KindPair:
+			k, ok := c.plainString()
+			if !ok {
+				if k, err = c.str("user property name"); err != nil {
+					return err
+				}
+			}
+			v, ok := c.plainString()
+			if !ok {
+				if v, err = c.str("user property value"); err != nil {
+					return err
+				}
+			}
+			// Set in place, like subscriptions in subscribe.
+			if n := len(p.User); n < cap(p.User) {
+				p.User = p.User[:n+1]
+				p.User[n].Key, p.User[n].Value = k, v
+			} else {
+				p.User = append(p.User, UserProperty{Key: k, Value: v})
+			}
+		}
+		if r.valueRule {
+			if err := c.checkPropValue(p, pi, on, at); err != nil {
 				return err
 			}
 		}
-		// Set in place, like subscriptions in subscribe.
-		if n := len(p.User); n < cap(p.User) {
-			p.User = p.User[:n+1]
-			p.User[n].Key, p.User[n].Value = k, v
-		} else {
-			p.User = append(p.User, UserProperty{Key: k, Value: v})
-		}
-	}
-	if r.valueRule {
-		if err := c.checkPropValue(p, pi, on, at); err != nil {
-			return err
+		if one {
+			return nil
 		}
 	}
 	return nil
