@@ -4,7 +4,7 @@ BIN       := bin/mqttspec
 FUZZTIME  ?= 10s
 REPORT    ?= reports-out/reference.html
 
-.PHONY: build test vet bench bench-peers fuzz fuzz-corpus fuzz-mosquitto run certify certify-ci clean
+.PHONY: build test vet bench bench-peers bench-pcap fuzz fuzz-corpus fuzz-mosquitto run certify certify-ci clean
 
 # A static binary (no cgo: the pure-Go resolver is all it needs) runs on any
 # Linux and starts ~3 ms sooner than one linked against libc.
@@ -25,6 +25,11 @@ bench:
 # bench/ is its own module, so make test never builds the peers.
 bench-peers:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./... && ./compare.sh
+
+# `mqttspec pcap dump --stats` against tshark on the shared 20k-PUBLISH capture
+# (needs tshark, hyperfine and time: apt-get install -y tshark hyperfine time).
+bench-pcap:
+	./pcap/bench.sh
 
 # Each native fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 fuzz:
