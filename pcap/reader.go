@@ -353,7 +353,8 @@ type deferredCall struct {
 // flush runs one of the assembler's flushes. A flush visits connections
 // in the order of a Go map, a different one on every run, so what it
 // delivers is held and then handed to the streams in the order they were
-// made: the same capture always reads out the same.
+// made: the same capture always reads out the same. What is held is data
+// the assembler was holding already, so within its page limits.
 func (r *Reader) flush(f func()) {
 	r.flushing = true
 	f()
