@@ -88,8 +88,8 @@ type Reader struct {
 }
 
 // segCtx carries a record's number and time through the assembler to the
-// stream. The assembler keeps it with out-of-order data, so each record
-// needs its own.
+// stream. The assembler keeps it with out-of-order data, so a record whose
+// data it may keep needs one of its own (see release).
 type segCtx struct {
 	at     time.Time
 	record int
