@@ -227,6 +227,18 @@ func (p *Properties) AddUser(k, v string) *Properties {
 	return p
 }
 
+// addUser appends a decoded user property, set in place (like
+// subscriptions in subscribe) when the slice has room from an earlier
+// packet.
+func (p *Properties) addUser(k, v []byte) {
+	if n := len(p.User); n < cap(p.User) {
+		p.User = p.User[:n+1]
+		p.User[n].Key, p.User[n].Value = k, v
+	} else {
+		p.User = append(p.User, UserProperty{Key: k, Value: v})
+	}
+}
+
 func (p *Properties) byteField(id PropID) *byte {
 	switch id {
 	case PropPayloadFormat:
@@ -443,12 +455,7 @@ func (c *cursor) publishProperties(p *Properties) error {
 			c.i++
 			if k, ok := c.plainString(); ok {
 				if v, ok := c.plainString(); ok {
-					if n := len(p.User); n < cap(p.User) {
-						p.User = p.User[:n+1]
-						p.User[n].Key, p.User[n].Value = k, v
-					} else {
-						p.User = append(p.User, UserProperty{Key: k, Value: v})
-					}
+					p.addUser(k, v)
 					p.present |= bitUser
 					continue
 				}
@@ -553,13 +560,7 @@ func (c *cursor) propertyList(p *Properties, on Type, one bool) error {
 					return err
 				}
 			}
-			// Set in place, like subscriptions in subscribe.
-			if n := len(p.User); n < cap(p.User) {
-				p.User = p.User[:n+1]
-				p.User[n].Key, p.User[n].Value = k, v
-			} else {
-				p.User = append(p.User, UserProperty{Key: k, Value: v})
-			}
+			p.addUser(k, v)
 		}
 		if r.valueRule {
 			if err := c.checkPropValue(p, pi, on, at); err != nil {
