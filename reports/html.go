@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -36,20 +37,12 @@ func StatementURL(version, id string) string {
 	return specURL[version] + "#:~:text=" + id
 }
 
+// anchorRe is compiled on first use, not at every command's start-up.
+var anchorRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9._-]+`) })
+
 // Anchor is the HTML id and file stem of a result: stable across runs.
 func Anchor(r *conformance.Result) string {
-	var b strings.Builder
-	run := false // inside a run of other characters, written as one '_'
-	for _, c := range r.ID + "_" + r.Version {
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			b.WriteRune(c)
-			run = false
-		} else if !run {
-			b.WriteByte('_')
-			run = true
-		}
-	}
-	return b.String()
+	return anchorRe().ReplaceAllString(r.ID+"_"+r.Version, "_")
 }
 
 type outcomeView struct {
