@@ -12,6 +12,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/mqttspec
 
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 
@@ -24,7 +25,7 @@ bench:
 # mqttspec's codec against mochi-mqtt's and paho.golang's on the same bytes;
 # bench/ is its own module, so make test never builds the peers.
 bench-peers:
-	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./... && ./compare.sh
+	cd bench && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) test -count=1 ./... && ./compare.sh
 
 # `mqttspec pcap dump --stats` against tshark on the shared 20k-PUBLISH capture
 # (needs tshark, hyperfine and time: apt-get install -y tshark hyperfine time).
