@@ -167,3 +167,61 @@ func TestPublishPropertiesMatchPropertyList(t *testing.T) {
 		}
 	}
 }
+
+// textSamples is every string of one or two bytes, and three-byte strings
+// and longer texts built from the bytes where the notation's shortcuts change
+// their mind: controls, space, quote, backslash, tilde, DEL, UTF-8 lead and
+// continuation bytes and bytes that are never UTF-8.
+func textSamples() [][]byte {
+	var out [][]byte
+	for a := 0; a < 256; a++ {
+		out = append(out, []byte{byte(a)})
+		for b := 0; b < 256; b++ {
+			out = append(out, []byte{byte(a), byte(b)})
+		}
+	}
+	edge := []byte{0, '\t', '\n', '\r', 0x1f, ' ', '"', 'a', '\\', '~', 0x7f, 0x80, 0xa0, 0xbf, 0xc2, 0xe2, 0xed, 0xf0, 0xf4, 0xff}
+	for _, a := range edge {
+		for _, b := range edge {
+			for _, c := range edge {
+				out = append(out, []byte{a, b, c})
+			}
+		}
+	}
+	for _, s := range []string{"", "big/q0", "00000 MKd8aFGv0R68Wv6vLD3YQ5:iZUzT1KFf-", "say \"hi\"", `C:\tmp`,
+		"héllo", "ascii then é", "tab\tand\nnewline\r", "line\u2028separator", "zero\u200bwidth", "\U0001F600 emoji",
+		"bad \xc3(", "surrogate \xed\xa0\x80", "end \xe2\x82", "\x00binary", "bell\a", "del\x7f"} {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+func TestAppendQuotedMatchesStrconv(t *testing.T) {
+	for _, s := range textSamples() {
+		want := strconv.AppendQuote([]byte("x="), string(s))
+		require.Equal(t, string(want), string(appendQuoted([]byte("x="), s)), "%q", s)
+	}
+}
+
+func TestIsTextMatchesRuneCheck(t *testing.T) {
+	for _, s := range textSamples() {
+		require.Equal(t, isTextUTF8(s), isText(s), "%q", s)
+	}
+}
+
+func TestDataMatchesQuoteOrHex(t *testing.T) {
+	for _, s := range textSamples() {
+		want := []byte("payload=")
+		if isTextUTF8(s) {
+			want = strconv.AppendQuote(want, string(s))
+		} else {
+			want = append(want, "0x"...)
+			for _, c := range s {
+				want = append(want, hexDigits[c>>4], hexDigits[c&15])
+			}
+		}
+		w := textWriter{}
+		w.data("payload", s, true)
+		require.Equal(t, string(want), string(w.b), "%q", s)
+	}
+}

@@ -119,7 +119,7 @@ func (w *textWriter) hexNum(name string, v byte) {
 func (w *textWriter) str(name string, s []byte) {
 	w.word(name)
 	w.b = append(w.b, '=')
-	w.b = strconv.AppendQuote(w.b, string(s))
+	w.b = appendQuoted(w.b, s)
 }
 
 // data writes bytes as a quoted string when they read as text and as 0x-hex
@@ -130,6 +130,10 @@ func (w *textWriter) data(name string, s []byte, always bool) {
 	}
 	w.word(name)
 	w.b = append(w.b, '=')
+	if b, ok := appendPlain(w.b, s); ok {
+		w.b = b
+		return
+	}
 	if isText(s) {
 		w.b = strconv.AppendQuote(w.b, string(s))
 		return
@@ -140,7 +144,52 @@ func (w *textWriter) data(name string, s []byte, always bool) {
 	}
 }
 
+// appendQuoted is strconv.AppendQuote(b, string(s)). Printable ASCII, which
+// is what most topics and payloads are, comes out as it is but for a backslash
+// before quotes and backslashes, so it is copied here without AppendQuote's
+// string conversion and rune by rune walk.
+func appendQuoted(b, s []byte) []byte {
+	if q, ok := appendPlain(b, s); ok {
+		return q
+	}
+	return strconv.AppendQuote(b, string(s))
+}
+
+// appendPlain appends s quoted if it is all printable ASCII, and reports
+// whether it was; if not, what it returns is to be dropped.
+func appendPlain(b, s []byte) ([]byte, bool) {
+	b = append(b, '"')
+	done := 0
+	for i, c := range s {
+		switch {
+		case c < ' ' || c > '~':
+			return b, false
+		case c == '"' || c == '\\':
+			b = append(b, s[done:i]...)
+			b = append(b, '\\', c)
+			done = i + 1
+		}
+	}
+	b = append(b, s[done:]...)
+	return append(b, '"'), true
+}
+
+// isText reports whether s is valid UTF-8 made of printable characters,
+// newlines, tabs and carriage returns. ASCII is checked a byte at a time; the
+// first non-ASCII byte hands the rest to the rune by rune check.
 func isText(s []byte) bool {
+	for i, c := range s {
+		switch {
+		case c >= utf8.RuneSelf:
+			return isTextUTF8(s[i:])
+		case c == 0x7f, c < ' ' && c != '\n' && c != '\t' && c != '\r':
+			return false
+		}
+	}
+	return true
+}
+
+func isTextUTF8(s []byte) bool {
 	if !utf8.Valid(s) {
 		return false
 	}
@@ -211,7 +260,7 @@ func (w *textWriter) connect(p *Connect) {
 
 func (w *textWriter) subscription(s *Subscription) {
 	w.word("sub(")
-	w.b = strconv.AppendQuote(w.b, string(s.Filter))
+	w.b = appendQuoted(w.b, s.Filter)
 	w.num("qos", int(s.QoS))
 	w.flag("no-local", s.NoLocal)
 	w.flag("rap", s.RetainAsPublished)
@@ -236,9 +285,9 @@ func (w *textWriter) props(name string, p *Properties) {
 		case PropUser:
 			for _, u := range p.User {
 				w.word("user(")
-				w.b = strconv.AppendQuote(w.b, string(u.Key))
+				w.b = appendQuoted(w.b, u.Key)
 				w.b = append(w.b, '=')
-				w.b = strconv.AppendQuote(w.b, string(u.Value))
+				w.b = appendQuoted(w.b, u.Value)
 				w.b = append(w.b, ')')
 			}
 			continue
