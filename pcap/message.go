@@ -59,8 +59,17 @@ type Conn struct {
 }
 
 // String renders the connection as "#ID client → broker".
-func (c *Conn) String() string {
-	return "#" + strconv.Itoa(c.ID) + " " + c.Client.String() + " → " + c.Broker.String()
+func (c *Conn) String() string { return string(c.AppendTo(nil)) }
+
+// AppendTo appends String's text to b: a dump line has one, and this way it
+// costs no allocation.
+func (c *Conn) AppendTo(b []byte) []byte {
+	b = append(b, '#')
+	b = strconv.AppendInt(b, int64(c.ID), 10)
+	b = append(b, ' ')
+	b = c.Client.AppendTo(b)
+	b = append(b, " → "...)
+	return c.Broker.AppendTo(b)
 }
 
 // Message is one MQTT control packet found in the capture. Packet, Raw and

@@ -320,3 +320,18 @@ func TestNonMinimalLength(t *testing.T) {
 	require.Len(t, s.lines, 2)
 	assert.Equal(t, "c2b PINGREQ !! MQTT-1.5.5-1", s.lines[1])
 }
+
+func TestConnString(t *testing.T) {
+	for _, tc := range []struct {
+		client, broker string
+		want           string
+	}{
+		{"127.0.0.1:53250", "127.0.0.1:1883", "#7 127.0.0.1:53250 → 127.0.0.1:1883"},
+		{"[2001:db8::1]:40000", "[::1]:8883", "#7 [2001:db8::1]:40000 → [::1]:8883"},
+		{"[::ffff:10.0.0.1]:1", "[fe80::1]:65535", "#7 [::ffff:10.0.0.1]:1 → [fe80::1]:65535"},
+	} {
+		c := &Conn{ID: 7, Client: netip.MustParseAddrPort(tc.client), Broker: netip.MustParseAddrPort(tc.broker)}
+		assert.Equal(t, tc.want, c.String())
+		assert.Equal(t, "x "+tc.want, string(c.AppendTo([]byte("x "))))
+	}
+}

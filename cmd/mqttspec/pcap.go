@@ -179,9 +179,54 @@ type pcapDumper struct {
 	summary *pcap.Summary
 	line    []byte
 	err     error
+
+	first time.Time // of the capture's first record, once known
+	conns [][]byte  // "#ID client → broker" by Conn.ID, made once per connection
 }
 
-func (d *pcapDumper) rel(t time.Time) float64 { return t.Sub(d.r.Stats().First).Seconds() }
+// since is t's distance from the capture's first record, which the reader
+// knows before it delivers anything.
+func (d *pcapDumper) since(t time.Time) time.Duration {
+	if d.first.IsZero() {
+		d.first = d.r.Stats().First
+	}
+	return t.Sub(d.first)
+}
+
+func (d *pcapDumper) rel(t time.Time) float64 { return d.since(t).Seconds() }
+
+// appendTime appends t as seconds since the first record, to the microsecond
+// that pcap timestamps carry: what strconv.AppendFloat(b, d.rel(t), 'f', 6, 64)
+// gives, in integers.
+func (d *pcapDumper) appendTime(b []byte, t time.Time) []byte {
+	us := d.since(t).Round(time.Microsecond).Microseconds()
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	var digits [24]byte // right to left: six decimals, the point, the seconds
+	i := len(digits)
+	for n := 0; n < 8 || us > 0; n++ {
+		i--
+		if n == 6 {
+			digits[i] = '.'
+			continue
+		}
+		digits[i] = byte('0' + us%10)
+		us /= 10
+	}
+	return append(b, digits[i:]...)
+}
+
+func (d *pcapDumper) appendConn(b []byte, c *pcap.Conn) []byte {
+	for len(d.conns) <= c.ID {
+		d.conns = append(d.conns, nil)
+	}
+	if d.conns[c.ID] == nil {
+		d.conns[c.ID] = c.AppendTo(nil)
+	}
+	return append(b, d.conns[c.ID]...)
+}
 
 func (d *pcapDumper) message(m *pcap.Message) error {
 	if d.filter != nil && !d.filter.Match(m) {
@@ -194,10 +239,9 @@ func (d *pcapDumper) message(m *pcap.Message) error {
 	if d.json {
 		return d.writeJSON(pcapPacketJSON(m, d.rel(m.Time)))
 	}
-	b := d.line[:0]
-	b = strconv.AppendFloat(b, d.rel(m.Time), 'f', 6, 64)
+	b := d.appendTime(d.line[:0], m.Time)
 	b = append(b, ' ')
-	b = append(b, m.Conn.String()...)
+	b = d.appendConn(b, m.Conn)
 	if m.Dir == pcap.ClientToBroker {
 		b = append(b, "  c→b"...)
 	} else {
@@ -254,7 +298,9 @@ func appendShort(b []byte, p codec.Packet) []byte {
 			short.Payload = cut(p.Payload)
 			// The payload is the last field of a PUBLISH line.
 			b = codec.AppendText(b, &short)
-			return fmt.Appendf(b, "…(%d bytes)", len(p.Payload))
+			b = append(b, "…("...)
+			b = strconv.AppendInt(b, int64(len(p.Payload)), 10)
+			return append(b, " bytes)"...)
 		}
 	case *codec.Connect:
 		if len(p.WillPayload) > pcapPayloadMax {
@@ -267,13 +313,17 @@ func appendShort(b []byte, p codec.Packet) []byte {
 	return codec.AppendText(b, p)
 }
 
-// cut shortens a payload to pcapPayloadMax bytes without splitting a UTF-8
-// character, so text stays text in the notation.
+// cut shortens a payload to pcapPayloadMax bytes. When the cut would split a
+// UTF-8 character of text, it moves back to the character's start so that the
+// text stays text in the notation; only the bytes shown are looked at.
 func cut(payload []byte) []byte {
 	n := pcapPayloadMax
-	if utf8.Valid(payload) {
-		for n > 0 && !utf8.RuneStart(payload[n]) {
-			n--
+	for m := n; m > n-utf8.UTFMax; m-- {
+		if utf8.RuneStart(payload[m]) {
+			if m < n && utf8.Valid(payload[:m]) {
+				return payload[:m]
+			}
+			break
 		}
 	}
 	return payload[:n]
@@ -290,9 +340,9 @@ func (d *pcapDumper) event(e *pcap.StreamEvent) error {
 	if d.json {
 		return d.writeJSON(pcapEventJSON(e, d.rel(e.Time)))
 	}
-	b := strconv.AppendFloat(d.line[:0], d.rel(e.Time), 'f', 6, 64)
+	b := d.appendTime(d.line[:0], e.Time)
 	b = append(b, ' ')
-	b = append(b, e.Conn.String()...)
+	b = d.appendConn(b, e.Conn)
 	b = append(b, "  -- "...)
 	switch e.Kind {
 	case pcap.Damaged:

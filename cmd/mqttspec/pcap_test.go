@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,4 +137,45 @@ func TestPcapDumpSharedCapture(t *testing.T) {
 	code, out, _ := runPcap("dump", "--stats", path)
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "packets      94,")
+}
+
+// Dump lines print times as integers; they must read as the float formatting
+// they replace did, for the microseconds pcap records carry.
+func TestAppendTimeMatchesFloat(t *testing.T) {
+	first := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	d := &pcapDumper{first: first}
+	us := []int64{0, 1, 9, 10, 999_999, 1_000_000, 1_000_001, 10_609_000, 86_400_000_000, -1, -999_999, -1_500_000}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10_000 {
+		us = append(us, rng.Int64N(1e12)-1e11)
+	}
+	for _, n := range us {
+		at := first.Add(time.Duration(n) * time.Microsecond)
+		want := strconv.AppendFloat([]byte("t="), d.rel(at), 'f', 6, 64)
+		require.Equal(t, string(want), string(d.appendTime([]byte("t="), at)), "%d µs", n)
+	}
+}
+
+func TestCut(t *testing.T) {
+	ascii := strings.Repeat("a", 100)
+	at := func(k int, r string) []byte { // r starting k bytes before the cut
+		return []byte(ascii[:pcapPayloadMax-k] + r + ascii)
+	}
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		want    int
+	}{
+		{"ascii", []byte(ascii), 64},
+		{"é ends at the cut", at(2, "é"), 64},
+		{"é split", at(1, "é"), 63},
+		{"€ split after one byte", at(1, "€"), 63},
+		{"€ split after two bytes", at(2, "€"), 62},
+		{"emoji split after three bytes", at(3, "\U0001F600"), 61},
+		{"emoji after the cut", at(0, "\U0001F600"), 64},
+		{"binary: continuation bytes", bytes.Repeat([]byte{0x80}, 100), 64},
+		{"split but bad text before it", append([]byte("\xff"), at(1, "é")[1:]...), 64},
+	} {
+		assert.Len(t, cut(tc.payload), tc.want, tc.name)
+	}
 }
