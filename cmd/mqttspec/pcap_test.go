@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"mqttspec/codec"
+	"mqttspec/pcap"
 )
 
 // pcapFixture is a capture the pcap package ships: a 3.1.1 session of 19
@@ -40,6 +45,49 @@ func TestPcapDump(t *testing.T) {
 	code, out, _ = runPcap("dump", pcapFixture, "--filter", `type==PUBLISH && dir==c2b && qos>=1`)
 	require.Equal(t, 0, code)
 	assert.Equal(t, 2, strings.Count(out, "\n"))
+}
+
+// TestPcapDumpInterleaved: each line names its own connection when the
+// packets of several connections, IPv4 and IPv6, alternate.
+func TestPcapDumpInterleaved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "interleaved.pcap")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w, err := pcap.NewWriter(f)
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	ends := [][2]string{
+		{"10.0.0.1:40001", "10.0.0.2:1883"},
+		{"10.0.0.3:40002", "10.0.0.2:1883"},
+		{"[2001:db8::7]:40003", "[2001:db8::1]:1883"},
+	}
+	var flows []*pcap.Flow
+	for i, e := range ends {
+		fl, err := w.Open(netip.MustParseAddrPort(e[0]), netip.MustParseAddrPort(e[1]), at)
+		require.NoError(t, err)
+		connect := (&codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: codec.V311, ClientID: []byte(fmt.Sprint("c", i)), CleanStart: true}).Append(nil, codec.V311)
+		require.NoError(t, fl.Send(pcap.ClientToBroker, at, connect))
+		flows = append(flows, fl)
+	}
+	var want []string
+	for round := 0; round < 4; round++ {
+		for i := len(flows) - 1; i >= 0; i-- {
+			at = at.Add(time.Millisecond)
+			topic := fmt.Sprintf("t/%d/%d", i, round)
+			require.NoError(t, flows[i].Send(pcap.ClientToBroker, at, (&codec.Publish{Topic: []byte(topic)}).Append(nil, codec.V311)))
+			want = append(want, fmt.Sprintf("#%d %s → %s  c→b PUBLISH topic=%q", i+1, ends[i][0], ends[i][1], topic))
+		}
+	}
+	require.NoError(t, f.Close())
+
+	code, out, stderr := runPcap("dump", "--filter", "type==PUBLISH", path)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, len(want))
+	for i, line := range lines {
+		_, rest, _ := strings.Cut(line, " ") // after the time
+		assert.Equal(t, want[i], rest)
+	}
 }
 
 // TestPcapDumpViolations: a violation is named beside the packet.
