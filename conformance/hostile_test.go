@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,4 +231,76 @@ func TestHMACVariable(t *testing.T) {
 	mac := hmac.New(sha256.New, []byte("mqttspec"))
 	mac.Write([]byte{1, 2})
 	require.Equal(t, "auth-data=0x"+hex.EncodeToString(mac.Sum(nil)), substitute("auth-data=$hmac-sha256(auth-secret,nonce)", v))
+}
+
+// TestRepeatCatchesIntermittentFailures: a broker that answers wrongly on
+// every other connection fails a repeated case in half of its runs, and the
+// result says so and shows a failed run.
+func TestRepeatCatchesIntermittentFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		every          int64 // the n-th connections get a wrong answer; 0: none
+		repeat         int
+		outcome        Outcome
+		runs, failed   int
+		reasonContains string
+	}{
+		{"every other run fails", 2, 4, Fail, 4, 2, "[failed in 2 of 4 runs]"},
+		{"every run fails", 1, 3, Fail, 3, 3, "[failed in 3 of 3 runs]"},
+		{"no run fails", 0, 3, Pass, 3, 0, ""},
+		{"not repeated", 0, 1, Pass, 0, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int64
+			tg := fakeBroker(t, func(c net.Conn) {
+				readSome(c)
+				_, _ = c.Write([]byte{0x20, 0x02, 0x00, 0x00})
+				readSome(c)
+				if k := n.Add(1); tc.every > 0 && k%tc.every == 0 {
+					_, _ = c.Write([]byte{0xd0, 0x00}) // PINGRESP instead of PUBACK
+				} else {
+					_, _ = c.Write([]byte{0x40, 0x02, 0x00, 0x01})
+				}
+				drain(c)
+			})
+			cases, err := ParseScript("hostile", hostileCase)
+			require.NoError(t, err)
+			res := Execute(context.Background(), cases, Options{Target: tg, Timeout: time.Second, Repeat: tc.repeat})
+			require.Len(t, res, 1)
+			r := res[0]
+			require.Equal(t, tc.outcome, r.Outcome, r.Reason)
+			require.Equal(t, tc.runs, r.Runs)
+			require.Equal(t, tc.failed, r.FailedRuns)
+			require.Equal(t, max(tc.repeat, 1), int(n.Load()), "one connection per run")
+			if tc.outcome == Fail {
+				require.Contains(t, r.Reason, "expected PUBACK")
+				require.Contains(t, r.Reason, tc.reasonContains)
+				require.GreaterOrEqual(t, r.Deviation, 0, "the transcript is a failed run's")
+			} else {
+				require.Empty(t, r.Reason)
+			}
+		})
+	}
+}
+
+func TestMergeRuns(t *testing.T) {
+	run := func(o Outcome, reason string) Result { return Result{Outcome: o, Reason: reason} }
+	for _, tc := range []struct {
+		name   string
+		runs   []Result
+		want   Outcome
+		reason string
+	}{
+		{"first failure wins over an error", []Result{run(Pass, ""), run(Error, "refused"), run(Fail, "a"), run(Fail, "b")}, Fail, "a [failed in 2 of 4 runs]"},
+		{"an error wins over passes", []Result{run(Pass, ""), run(Error, "refused"), run(Error, "reset")}, Error, "refused"},
+		{"passes", []Result{run(Pass, ""), run(Pass, "")}, Pass, ""},
+		{"skips", []Result{run(Skip, "needs qos2"), run(Skip, "needs qos2")}, Skip, "needs qos2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := merge(tc.runs)
+			require.Equal(t, tc.want, got.Outcome)
+			require.Equal(t, tc.reason, got.Reason)
+			require.Equal(t, len(tc.runs), got.Runs)
+		})
+	}
 }

@@ -50,6 +50,11 @@ type Result struct {
 	// what the case expected there.
 	Deviation int    `json:"deviation"`
 	Expected  string `json:"expected,omitempty"`
+	// Runs is how often the case ran when it was repeated (Options.Repeat),
+	// FailedRuns how many of those runs failed; the transcript is the first
+	// failed run's. 0 < FailedRuns < Runs marks an intermittent failure.
+	Runs       int `json:"runs,omitempty"`
+	FailedRuns int `json:"failed_runs,omitempty"`
 }
 
 // Key identifies a result across runs.

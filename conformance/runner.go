@@ -27,9 +27,12 @@ type Options struct {
 	ClientIDPrefix string // default "ms"
 	TopicPrefix    string // default "mqttspec"
 	Timeout        time.Duration
-	Profile        *Profile
-	Caps           Capabilities // probed capabilities (Probe fills them)
-	Progress       func(r *Result)
+	// Repeat runs each case this many times (default 1): a broker that
+	// breaks a rule only now and then fails the case in some runs only.
+	Repeat   int
+	Profile  *Profile
+	Caps     Capabilities // probed capabilities (Probe fills them)
+	Progress func(r *Result)
 }
 
 // job is one case in one version.
@@ -96,8 +99,15 @@ func Execute(ctx context.Context, cases []*Case, o Options) []Result {
 	if o.TopicPrefix == "" {
 		o.TopicPrefix = "mqttspec"
 	}
+	repeat := max(o.Repeat, 1)
 	runID := randomID(4)
 	jobs := Select(cases, &o)
+	// runs[i*repeat+r] is the r-th run of job i.
+	runs := make([]Result, len(jobs)*repeat)
+	left := make([]int, len(jobs))
+	for i := range left {
+		left[i] = repeat
+	}
 	results := make([]Result, len(jobs))
 	// Start the cases that must wait longest first, so they overlap with
 	// the quick ones instead of trailing at the end of the run.
@@ -107,16 +117,48 @@ func Execute(ctx context.Context, cases []*Case, o Options) []Result {
 	}
 	sort.SliceStable(order, func(a, b int) bool { return jobs[order[a]].c.waiting() > jobs[order[b]].c.waiting() })
 	var mu sync.Mutex
-	forEach(ctx, len(jobs), o.Parallel, func(k int) {
-		i := order[k]
-		results[i] = runJob(ctx, jobs[i], &o, fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, i), runID)
+	forEach(ctx, len(runs), o.Parallel, func(k int) {
+		i, r := order[k/repeat], k%repeat
+		// Every run has client ids and topics of its own.
+		cid := fmt.Sprintf("%s%s%d", o.ClientIDPrefix, runID, r*len(jobs)+i)
+		runs[i*repeat+r] = runJob(ctx, jobs[i], &o, cid, runID)
+		mu.Lock()
+		defer mu.Unlock()
+		if left[i]--; left[i] > 0 {
+			return
+		}
+		results[i] = merge(runs[i*repeat : (i+1)*repeat])
 		if o.Progress != nil {
-			mu.Lock()
 			o.Progress(&results[i])
-			mu.Unlock()
 		}
 	})
 	return results
+}
+
+// merge folds the runs of one case into its result: the first failed run,
+// else the first that ended in an error, else the first. With more than one
+// run, the result counts the failed ones and its reason says how many.
+func merge(runs []Result) Result {
+	pick, failed := 0, 0
+	for k := range runs {
+		switch o := runs[k].Outcome; {
+		case o == Fail:
+			if failed == 0 {
+				pick = k
+			}
+			failed++
+		case o == Error && failed == 0 && runs[pick].Outcome != Error:
+			pick = k
+		}
+	}
+	res := runs[pick]
+	if len(runs) > 1 {
+		res.Runs, res.FailedRuns = len(runs), failed
+		if failed > 0 {
+			res.Reason += fmt.Sprintf(" [failed in %d of %d runs]", failed, len(runs))
+		}
+	}
+	return res
 }
 
 func randomID(n int) string {

@@ -61,6 +61,21 @@ func TestSelfTestCatchesEveryFault(t *testing.T) {
 	}
 }
 
+// TestRepeat: with --repeat every case runs that often against the reference
+// broker and the JSON says how often; none of the runs may fail.
+func TestRepeat(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "rep.json")
+	code, out, errs := runCLI(t, "run", "--quiet", "--repeat", "3", "--run", "^(retain|subscribe)\\.", "--json", js)
+	require.Equal(t, 0, code, out+errs)
+	run, err := reports.LoadJSON(js)
+	require.NoError(t, err)
+	require.NotEmpty(t, run.Results)
+	for _, r := range run.Results {
+		require.Equal(t, 3, r.Runs, r.Key())
+		require.Zero(t, r.FailedRuns, "%s: %s", r.Key(), r.Reason)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -74,6 +89,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--suite-dir", "/nonexistent-dir"}, "no *.mqtts files"},
 		{[]string{"run", "--profile", "/nonexistent.profile"}, "--profile"},
 		{[]string{"run", "--run", "^no-such-case$"}, "no case matches"},
+		{[]string{"run", "--repeat", "0"}, "--repeat 0: want 1 to 100"},
+		{[]string{"run", "--repeat", "101"}, "--repeat 101: want 1 to 100"},
 		{[]string{"report", "--html", "x.html"}, "usage: mqttspec report"},
 		{[]string{"report", "--diff", "a.json"}, "usage: mqttspec report"},
 	} {

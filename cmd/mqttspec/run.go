@@ -41,6 +41,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	insecure := fs.Bool("insecure", false, "do not verify the broker's TLS certificate")
 	profile := fs.String("profile", "", "broker profile: a file, or a built-in name ("+strings.Join(conformance.BuiltinProfiles(), ", ")+"); what the broker does not support (see docs/scripts.md)")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long an expectation waits for the broker")
+	repeat := fs.Int("repeat", 1, "run each case `N` times (1-100): a case fails if any run fails and says in how many, which catches rules a broker breaks only now and then")
 	suiteDir := fs.String("suite-dir", "", "directory of *.mqtts files that add or replace cases")
 	jsonOut := fs.String("json", "", "write the full result as JSON to this file (schema: docs/report-schema.md)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
@@ -54,8 +55,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mqttspec run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *repeat < 1 || *repeat > 100 {
+		fmt.Fprintf(stderr, "mqttspec run: --repeat %d: want 1 to 100\n", *repeat)
+		return 2
+	}
 	opts := conformance.Options{Parallel: *parallel, Username: *user, Password: *pass, ClientIDPrefix: *cidPrefix,
-		TopicPrefix: *topicPrefix, Timeout: *timeout}
+		TopicPrefix: *topicPrefix, Timeout: *timeout, Repeat: *repeat}
 	var err error
 	if opts.Versions, err = parseVersions(*versions); err != nil {
 		fmt.Fprintln(stderr, "mqttspec run:", err)
