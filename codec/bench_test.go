@@ -91,6 +91,22 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendText renders each packet in the notation, as pcap dump and
+// the conformance transcripts do for every packet they show.
+func BenchmarkAppendText(b *testing.B) {
+	for i, bp := range benchPackets {
+		p, _ := benchPacket(b, i)
+		b.Run(bp.name, func(b *testing.B) {
+			buf := AppendText(nil, p)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				buf = AppendText(buf[:0], p)
+			}
+		})
+	}
+}
+
 // loopReader replays one byte stream forever, in chunks the size of a
 // typical socket read.
 type loopReader struct {

@@ -1,9 +1,11 @@
 package codec
 
 import (
+	"bytes"
 	"go/ast"
 	goparser "go/parser"
 	"go/token"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -187,6 +189,27 @@ func textSamples() [][]byte {
 				out = append(out, []byte{a, b, c})
 			}
 		}
+	}
+	// Longer strings: each edge byte at each place of a 19-byte string, and
+	// random mixes of printable ASCII and edge bytes.
+	for _, e := range edge {
+		for at := 0; at < 19; at++ {
+			s := bytes.Repeat([]byte{'a'}, 19)
+			s[at] = e
+			out = append(out, s)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		s := make([]byte, rng.IntN(41))
+		for i := range s {
+			if rng.IntN(8) == 0 {
+				s[i] = edge[rng.IntN(len(edge))]
+			} else {
+				s[i] = byte(' ' + rng.IntN(95))
+			}
+		}
+		out = append(out, s)
 	}
 	for _, s := range []string{"", "big/q0", "00000 MKd8aFGv0R68Wv6vLD3YQ5:iZUzT1KFf-", "say \"hi\"", `C:\tmp`,
 		"héllo", "ascii then é", "tab\tand\nnewline\r", "line\u2028separator", "zero\u200bwidth", "\U0001F600 emoji",
