@@ -200,16 +200,12 @@ func textSamples() [][]byte {
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
+	printable := make([]byte, 0, 95)
+	for c := byte(' '); c <= '~'; c++ {
+		printable = append(printable, c)
+	}
 	for range 5000 {
-		s := make([]byte, rng.IntN(41))
-		for i := range s {
-			if rng.IntN(8) == 0 {
-				s[i] = edge[rng.IntN(len(edge))]
-			} else {
-				s[i] = byte(' ' + rng.IntN(95))
-			}
-		}
-		out = append(out, s)
+		out = append(out, mixedBytes(rng, 41, 8, edge, string(printable)))
 	}
 	for _, s := range []string{"", "big/q0", "00000 MKd8aFGv0R68Wv6vLD3YQ5:iZUzT1KFf-", "say \"hi\"", `C:\tmp`,
 		"héllo", "ascii then é", "tab\tand\nnewline\r", "line\u2028separator", "zero\u200bwidth", "\U0001F600 emoji",

@@ -54,14 +54,7 @@ func TestScansMatchByteByByte(t *testing.T) {
 	alphabet := []byte{0, 1, '"', '#', '$', '*', '+', ',', '/', 'a', 0x7f, 0x80, 0xc3, 0xa9, 0xff}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
-		s := make([]byte, rng.IntN(40))
-		for i := range s {
-			if rng.IntN(4) == 0 {
-				s[i] = alphabet[rng.IntN(len(alphabet))]
-			} else {
-				s[i] = 'a' + byte(rng.IntN(26))
-			}
-		}
+		s := mixedBytes(rng, 40, 4, alphabet, "abcdefghijklmnopqrstuvwxyz")
 		require.Equal(t, plainASCIIByBytes(s), isPlainASCII(s), "%q", s)
 		require.Equal(t, !bytes.ContainsAny(s, "+#"), hasNoWildcard(s), "%q", s)
 		require.Equal(t, len(s) > 0 && plainASCIIByBytes(s) && !bytes.ContainsAny(s, "+#"), plainTopic(s), "%q", s)
@@ -73,4 +66,18 @@ func TestScansMatchByteByByte(t *testing.T) {
 			require.Equal(t, want, nextWildcard(s, from), "%q from %d", s, from)
 		}
 	}
+}
+
+// mixedBytes is a random string of fewer than n bytes: about one in every
+// rare from special, the others from common.
+func mixedBytes(rng *rand.Rand, n, rare int, special []byte, common string) []byte {
+	s := make([]byte, rng.IntN(n))
+	for i := range s {
+		if rng.IntN(rare) == 0 {
+			s[i] = special[rng.IntN(len(special))]
+		} else {
+			s[i] = common[rng.IntN(len(common))]
+		}
+	}
+	return s
 }
