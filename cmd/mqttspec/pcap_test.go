@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -225,5 +226,20 @@ func TestCut(t *testing.T) {
 		{"split but bad text before it", append([]byte("\xff"), at(1, "é")[1:]...), 64},
 	} {
 		assert.Len(t, cut(tc.payload), tc.want, tc.name)
+	}
+}
+
+// BenchmarkPcapDumpLines is `mqttspec pcap dump` of the shared 20k-PUBLISH
+// capture, a notation line per packet, without the process start-up.
+func BenchmarkPcapDumpLines(b *testing.B) {
+	path := filepath.Join("..", "..", "..", "shared", "captures", "big", "mosquitto-20k-publish.pcap")
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("shared captures not found")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := pcapDump([]string{path}, io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit status %d", code)
+		}
 	}
 }
