@@ -57,6 +57,10 @@ type Result struct {
 	FailedRuns int `json:"failed_runs,omitempty"`
 }
 
+// Intermittent reports whether the case was repeated and failed in some of
+// its runs only.
+func (r *Result) Intermittent() bool { return r.FailedRuns > 0 && r.FailedRuns < r.Runs }
+
 // Key identifies a result across runs.
 func (r *Result) Key() string { return r.ID + "@" + r.Version }
 

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"html/template"
 	"io"
 	"sort"
@@ -19,6 +20,7 @@ type matrixCell struct {
 	O    outcomeView
 	Href string
 	Why  string
+	Runs string // "K/N" for a case that failed in K of its N runs only
 }
 
 type matrixRow struct {
@@ -72,6 +74,9 @@ func WriteMatrix(w io.Writer, cols []MatrixColumn) error {
 				order = append(order, k)
 			}
 			cell := matrixCell{O: outcomeViews[r.Outcome], Why: r.Reason}
+			if r.Intermittent() {
+				cell.Runs = fmt.Sprintf("%d/%d", r.FailedRuns, r.Runs)
+			}
 			if c.Link != "" {
 				cell.Href = c.Link + "#" + Anchor(r)
 			}

@@ -213,3 +213,24 @@ func TestAnchor(t *testing.T) {
 		require.Equal(t, tc.want, Anchor(&conformance.Result{ID: tc.id, Version: tc.version}), tc.id)
 	}
 }
+
+// TestIntermittentFailures: a case that failed in some of its repeated runs
+// says so in the report and in its matrix cell.
+func TestIntermittentFailures(t *testing.T) {
+	run := sampleRun()
+	run.Results[1].Runs, run.Results[1].FailedRuns = 3, 2 // publish.qos1-puback@5.0 failed
+	var page bytes.Buffer
+	require.NoError(t, WriteHTML(&page, run, HTMLOptions{}))
+	require.Contains(t, page.String(), `<span class="runs intermittent">failed in 2 of 3 runs</span>`)
+
+	steady := sampleRun()
+	steady.Results[1].Runs, steady.Results[1].FailedRuns = 3, 3
+	page.Reset()
+	require.NoError(t, WriteHTML(&page, steady, HTMLOptions{}))
+	require.Contains(t, page.String(), `<span class="runs">failed in 3 of 3 runs</span>`)
+
+	var matrix bytes.Buffer
+	require.NoError(t, WriteMatrix(&matrix, []MatrixColumn{{Run: run}, {Run: steady}}))
+	require.Equal(t, 1, strings.Count(matrix.String(), `<small title="failed in some runs only">2/3</small>`))
+	require.NotContains(t, matrix.String(), "3/3")
+}
