@@ -128,6 +128,7 @@ func Execute(ctx context.Context, cases []*Case, o Options) []Result {
 			return
 		}
 		results[i] = merge(runs[i*repeat : (i+1)*repeat])
+		clear(runs[i*repeat : (i+1)*repeat]) // let the other runs' transcripts go
 		if o.Progress != nil {
 			o.Progress(&results[i])
 		}
